@@ -1,0 +1,22 @@
+//! `check-config`.
+
+use super::{Env, Exit};
+
+pub fn check(env: &Env) -> anyhow::Result<Exit> {
+    let source = env.config_file.as_ref().map_or_else(
+        || "built-in defaults and environment (no configuration file found)".to_owned(),
+        |f| f.display().to_string(),
+    );
+    println!("# configuration from {source}");
+    print!("{}", env.settings.redacted_toml()?);
+    let problems = env.settings.validate();
+    if problems.is_empty() {
+        println!("# configuration is valid");
+        Ok(Exit::Ok)
+    } else {
+        for p in &problems {
+            eprintln!("invalid configuration: {p}");
+        }
+        Ok(Exit::Rejected)
+    }
+}

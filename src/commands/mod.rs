@@ -1,0 +1,97 @@
+//! What each command does: load settings, open storage, call the core, print.
+//! Exit statuses: 0 success, 1 input rejected (a failed inbox file, a bad
+//! import row), 2 operational error (configuration, database, file system).
+
+mod config_cmd;
+mod output;
+mod run_once;
+mod snapshots;
+mod users;
+
+use crate::cli::{Cli, Command};
+use crate::clock::Clock;
+use crate::config::{self, Settings};
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    /// The input was refused (exit 1).
+    Rejected,
+}
+
+/// What every command gets: settings and the clock.
+pub struct Env {
+    pub settings: Settings,
+    pub config_file: Option<std::path::PathBuf>,
+    pub clock: Clock,
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Rejected) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let command = match (cli.command, cli.run_once) {
+        (Some(c), _) => c,
+        (None, true) => Command::RunOnce,
+        (None, false) => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            anyhow::bail!("no command given: use --run-once or one of the commands above");
+        }
+    };
+    if let Command::DefaultConfig = command {
+        print!("{}", config::EXAMPLE_TOML);
+        return Ok(Exit::Ok);
+    }
+    let loaded = config::load(cli.config.as_deref())?;
+    let env = Env {
+        settings: loaded.settings,
+        config_file: loaded.file,
+        clock: cli.now.map_or(Clock::System, Clock::Fixed),
+    };
+    match command {
+        Command::CheckConfig => config_cmd::check(&env),
+        Command::DefaultConfig => Ok(Exit::Ok),
+        Command::Migrate => {
+            crate::with_storage!(&env.settings.database.url, |store| open(&store).await.map(
+                |()| {
+                    println!(
+                        "migrations applied ({:?})",
+                        crate::storage::Storage::backend(&store)
+                    );
+                    Exit::Ok
+                }
+            ))
+        }
+        Command::RunOnce => run_once::run(&env).await,
+        Command::Users(cmd) => users::run(&env, cmd).await,
+        Command::Snapshots(cmd) => snapshots::run(&env, cmd).await,
+    }
+}
+
+/// Applies migrations: every command that touches the database calls this first.
+async fn open<S: crate::storage::Storage>(store: &S) -> anyhow::Result<()> {
+    store.migrate().await
+}

@@ -1,0 +1,43 @@
+//! `--run-once`: process the inbox once and exit.
+
+use super::{Env, Exit};
+use crate::inbox::InboxRun;
+use crate::storage::Storage;
+
+pub async fn run(env: &Env) -> anyhow::Result<Exit> {
+    let problems = env.settings.validate();
+    if !problems.is_empty() {
+        anyhow::bail!("invalid configuration: {}", problems.join("; "));
+    }
+    let default_tz = env.settings.default_timezone()?;
+    crate::with_storage!(&env.settings.database.url, |store| {
+        let outcome = process(&store, env, default_tz).await;
+        store.close().await;
+        outcome
+    })
+}
+
+async fn process<S: Storage>(
+    store: &S,
+    env: &Env,
+    default_tz: chrono_tz::Tz,
+) -> anyhow::Result<Exit> {
+    super::open(store).await?;
+    let run = InboxRun {
+        settings: &env.settings.inbox,
+        default_tz,
+        now: env.clock.now(),
+    };
+    let summary = run.process(store).await?;
+    println!("{summary}");
+    if summary.failed > 0 {
+        eprintln!(
+            "{} file(s) rejected: see the .errors.txt files in {}",
+            summary.failed,
+            env.settings.inbox.failed_dir.display()
+        );
+        Ok(Exit::Rejected)
+    } else {
+        Ok(Exit::Ok)
+    }
+}

@@ -1,0 +1,263 @@
+//! `users add | import | list`.
+
+use super::output::{json, table};
+use super::{Env, Exit};
+use crate::cli::UsersCommand;
+use crate::domain::User;
+use crate::domain::user::{UserField, UserInput};
+use crate::storage::{AddOutcome, Storage};
+use crate::tabular::{HeaderSpec, Problem, Problems, Table};
+use anyhow::Context;
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::path::Path;
+
+pub async fn run(env: &Env, cmd: UsersCommand) -> anyhow::Result<Exit> {
+    let default_tz = env.settings.default_timezone()?;
+    crate::with_storage!(&env.settings.database.url, |store| {
+        super::open(&store).await?;
+        let exit = match cmd {
+            UsersCommand::Add {
+                id,
+                email,
+                name,
+                timezone,
+            } => {
+                let input = UserInput {
+                    id: &id,
+                    email: &email,
+                    display_name: name.as_deref(),
+                    timezone: timezone.as_deref(),
+                };
+                add(&store, env, input, default_tz).await
+            }
+            UsersCommand::Import { file } => import(&store, env, &file, default_tz).await,
+            UsersCommand::List(flag) => list(&store, flag.json).await,
+        };
+        store.close().await;
+        exit
+    })
+}
+
+fn flag_name(field: UserField) -> &'static str {
+    match field {
+        UserField::Id => "--id",
+        UserField::Email => "--email",
+        UserField::DisplayName => "--name",
+        UserField::TimeZone => "--timezone",
+    }
+}
+
+async fn add<S: Storage>(
+    store: &S,
+    env: &Env,
+    input: UserInput<'_>,
+    default_tz: Tz,
+) -> anyhow::Result<Exit> {
+    let user = match input.validate(default_tz) {
+        Ok(user) => user,
+        Err(problems) => {
+            for (field, e) in problems {
+                eprintln!("{}: {e}", flag_name(field));
+            }
+            return Ok(Exit::Rejected);
+        }
+    };
+    match store.add_user(&user, env.clock.now()).await? {
+        AddOutcome::Created => {
+            println!(
+                "added user {} <{}> ({})",
+                user.id,
+                input.email,
+                user.timezone.name()
+            );
+            Ok(Exit::Ok)
+        }
+        AddOutcome::AlreadyExists => {
+            eprintln!(
+                "user {} already exists; to change it, use `goalkeeper users import`",
+                user.id
+            );
+            Ok(Exit::Rejected)
+        }
+    }
+}
+
+const IMPORT_SPEC: HeaderSpec = HeaderSpec {
+    required: &["user_id", "email"],
+    optional: &["display_name", "timezone"],
+};
+
+/// Reads and validates every row; returns the users or every problem.
+pub fn read_import(input: impl std::io::Read, default_tz: Tz) -> Result<Vec<User>, Problems> {
+    let mut problems = Problems::default();
+    let mut table = match Table::open(input, &IMPORT_SPEC) {
+        Ok(t) => t,
+        Err(ps) => {
+            problems.extend(ps);
+            return Err(problems);
+        }
+    };
+    let mut users = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    while let Some(row) = table.next_row() {
+        let row = match row {
+            Ok(r) => r,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let mut fields = [""; 4];
+        let mut readable = true;
+        for (i, slot) in fields.iter_mut().enumerate() {
+            match row.get(i) {
+                Ok(v) => *slot = v,
+                Err(p) => {
+                    problems.push(p);
+                    readable = false;
+                }
+            }
+        }
+        if !readable {
+            continue;
+        }
+        let input = UserInput {
+            id: fields[0],
+            email: fields[1],
+            display_name: Some(fields[2]),
+            timezone: Some(fields[3]),
+        };
+        match input.validate(default_tz) {
+            Ok(user) => {
+                if let Some(first) = seen.insert(fields[0].to_owned(), row.line) {
+                    problems.push(Problem::field(
+                        row.line,
+                        row.column(0),
+                        fields[0],
+                        format!("each user once; it is already on line {first}"),
+                    ));
+                } else {
+                    users.push(user);
+                }
+            }
+            Err(errors) => {
+                for (field, e) in errors {
+                    let i = match field {
+                        UserField::Id => 0,
+                        UserField::Email => 1,
+                        UserField::DisplayName => 2,
+                        UserField::TimeZone => 3,
+                    };
+                    problems.push(Problem::field(
+                        row.line,
+                        row.column(i),
+                        fields[i],
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(users)
+    } else {
+        Err(problems)
+    }
+}
+
+async fn import<S: Storage>(
+    store: &S,
+    env: &Env,
+    file: &Path,
+    default_tz: Tz,
+) -> anyhow::Result<Exit> {
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    match read_import(std::io::BufReader::new(input), default_tz) {
+        Ok(users) => {
+            let counts = store.upsert_users(&users, env.clock.now()).await?;
+            println!(
+                "imported {} users from {} ({} created, {} updated)",
+                users.len(),
+                file.display(),
+                counts.created,
+                counts.updated
+            );
+            Ok(Exit::Ok)
+        }
+        Err(problems) => {
+            let (listed, total) = problems.into_listed();
+            for p in &listed {
+                eprintln!("{}: {p}", file.display());
+            }
+            if total > listed.len() as u64 {
+                eprintln!(
+                    "{}: ... and {} more problems",
+                    file.display(),
+                    total - listed.len() as u64
+                );
+            }
+            eprintln!("{}: nothing imported ({total} problems)", file.display());
+            Ok(Exit::Rejected)
+        }
+    }
+}
+
+async fn list<S: Storage>(store: &S, as_json: bool) -> anyhow::Result<Exit> {
+    let users = store.list_users().await?;
+    if as_json {
+        json(&users)?;
+    } else {
+        let rows: Vec<Vec<String>> = users
+            .iter()
+            .map(|u| {
+                vec![
+                    u.id.to_string(),
+                    u.email.as_ref().map_or("(none)", |e| e.as_str()).to_owned(),
+                    u.display_name.clone().unwrap_or_default(),
+                    u.timezone.name().to_owned(),
+                ]
+            })
+            .collect();
+        print!("{}", table(&["USER", "EMAIL", "NAME", "TIMEZONE"], &rows));
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_lists_every_bad_row_by_line() {
+        let text = "user_id,email,display_name,timezone\n\
+                    u1,ana@example.org,Ana,Europe/Berlin\n\
+                    u2,not-an-email,,\n\
+                    u3,c@example.org,,Mars/Base\n\
+                    u1,dup@example.org,,\n";
+        let (listed, total) = read_import(text.as_bytes(), Tz::UTC)
+            .unwrap_err()
+            .into_listed();
+        let lines: Vec<String> = listed.iter().map(ToString::to_string).collect();
+        assert_eq!(total, 3);
+        assert_eq!(
+            lines,
+            [
+                "line 3, column 2 (email): found \"not-an-email\"; expected an email address like name@example.org",
+                "line 4, column 4 (timezone): found \"Mars/Base\"; expected an IANA time zone name like Europe/Berlin or America/New_York",
+                "line 5, column 1 (user_id): found \"u1\"; expected each user once; it is already on line 2",
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_optional_fields_take_defaults() {
+        let users = read_import(
+            "user_id,email\nu1,a@example.org\n".as_bytes(),
+            Tz::Asia__Tokyo,
+        )
+        .unwrap();
+        assert_eq!(users[0].timezone, Tz::Asia__Tokyo);
+        assert_eq!(users[0].display_name, None);
+    }
+}

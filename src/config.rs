@@ -1,0 +1,241 @@
+//! Settings: built-in defaults, then a TOML file, then `GOALKEEPER__SECTION__KEY`
+//! environment variables. Validation and redaction for `check-config`.
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The commented example configuration; its values are the built-in defaults.
+pub const EXAMPLE_TOML: &str = include_str!("../config/goalkeeper.example.toml");
+
+/// Where a configuration file is looked for when `--config` is not given.
+pub const DEFAULT_PATHS: [&str; 2] = ["config/goalkeeper.toml", "/etc/goalkeeper/goalkeeper.toml"];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub inbox: InboxSettings,
+    pub defaults: DefaultSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxSettings {
+    pub dir: PathBuf,
+    pub processed_dir: PathBuf,
+    pub failed_dir: PathBuf,
+    pub max_file_bytes: u64,
+    pub auto_create_users: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultSettings {
+    pub timezone: String,
+}
+
+/// Where the settings came from, for `check-config`.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub file: Option<PathBuf>,
+}
+
+/// Loads settings: defaults, then `explicit` (which must exist) or the first
+/// default path that exists, then the environment.
+pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
+    let file = match explicit {
+        Some(path) => {
+            if !path.is_file() {
+                bail!(
+                    "configuration file {} does not exist or is not a file",
+                    path.display()
+                );
+            }
+            Some(path.to_path_buf())
+        }
+        None => DEFAULT_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file()),
+    };
+    let mut builder = config::Config::builder().add_source(config::File::from_str(
+        EXAMPLE_TOML,
+        config::FileFormat::Toml,
+    ));
+    if let Some(path) = &file {
+        builder =
+            builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("GOALKEEPER")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true),
+    );
+    let merged = builder.build().map_err(|e| describe(e, file.as_deref()))?;
+    let settings: Settings = merged
+        .try_deserialize()
+        .map_err(|e| describe(e, file.as_deref()))?;
+    Ok(Loaded { settings, file })
+}
+
+fn describe(e: config::ConfigError, file: Option<&Path>) -> anyhow::Error {
+    let source = file.map_or_else(
+        || "defaults and environment".to_owned(),
+        |f| f.display().to_string(),
+    );
+    anyhow::anyhow!("invalid configuration ({source}): {e}")
+}
+
+impl Settings {
+    pub fn default_timezone(&self) -> anyhow::Result<Tz> {
+        self.defaults.timezone.parse::<Tz>().map_err(|_| {
+            anyhow::anyhow!(
+                "defaults.timezone: {:?} is not an IANA time zone name (expected e.g. Europe/Berlin)",
+                self.defaults.timezone
+            )
+        })
+    }
+
+    /// Checks everything that can be checked without touching the database:
+    /// the URL's scheme, the zone, the folders. Returns every problem.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            problems.push(format!(
+                "database.url: expected sqlite://PATH or postgres://USER@HOST/DB, found {:?}",
+                redact_url(url)
+            ));
+        }
+        if let Err(e) = self.default_timezone() {
+            problems.push(e.to_string());
+        }
+        if self.inbox.max_file_bytes == 0 {
+            problems.push("inbox.max_file_bytes: expected a size in bytes above 0".to_owned());
+        }
+        let dirs = [
+            ("inbox.dir", &self.inbox.dir),
+            ("inbox.processed_dir", &self.inbox.processed_dir),
+            ("inbox.failed_dir", &self.inbox.failed_dir),
+        ];
+        for (key, dir) in dirs {
+            if dir.as_os_str().is_empty() {
+                problems.push(format!("{key}: a folder is required"));
+            } else if dir.exists() && !dir.is_dir() {
+                problems.push(format!(
+                    "{key}: {} exists but is not a folder",
+                    dir.display()
+                ));
+            } else if !dir.exists() && nearest_existing_ancestor(dir).is_none_or(|a| !a.is_dir()) {
+                problems.push(format!(
+                    "{key}: {} cannot be created: no parent folder exists",
+                    dir.display()
+                ));
+            }
+        }
+        if self.inbox.processed_dir == self.inbox.dir || self.inbox.failed_dir == self.inbox.dir {
+            problems.push(
+                "inbox.processed_dir and inbox.failed_dir must differ from inbox.dir".to_owned(),
+            );
+        }
+        if self.inbox.processed_dir == self.inbox.failed_dir {
+            problems.push("inbox.processed_dir and inbox.failed_dir must differ".to_owned());
+        }
+        problems
+    }
+
+    /// The settings as TOML with secrets (database password) replaced by `***`.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&copy.database.url);
+        toml::to_string_pretty(&copy).context("printing the configuration")
+    }
+}
+
+fn nearest_existing_ancestor(path: &Path) -> Option<&Path> {
+    let mut p = path.parent();
+    while let Some(candidate) = p {
+        if candidate.as_os_str().is_empty() {
+            return Some(Path::new("."));
+        }
+        if candidate.exists() {
+            return Some(candidate);
+        }
+        p = candidate.parent();
+    }
+    None
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; also a
+/// `password=` query parameter. Anything else is returned as it is.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{base}{}", redacted.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://gk:s3cr3t@db:5432/gk"),
+            "postgres://gk:***@db:5432/gk"
+        );
+        assert_eq!(redact_url("postgres://gk@db/gk"), "postgres://gk@db/gk");
+        assert_eq!(
+            redact_url("postgres://db/gk?user=a&password=x"),
+            "postgres://db/gk?user=a&password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite://var/goalkeeper.db"),
+            "sqlite://var/goalkeeper.db"
+        );
+    }
+
+    #[test]
+    fn the_example_file_is_a_complete_valid_configuration() {
+        let settings: Settings = toml::from_str(EXAMPLE_TOML).unwrap();
+        assert_eq!(settings.database.url, "sqlite://var/goalkeeper.db");
+        assert_eq!(settings.inbox.max_file_bytes, 268_435_456);
+        assert!(!settings.inbox.auto_create_users);
+        assert_eq!(settings.default_timezone().unwrap(), Tz::UTC);
+    }
+}

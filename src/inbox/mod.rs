@@ -1,0 +1,304 @@
+//! The snapshot inbox: every `*.csv` file dropped into `[inbox] dir` is
+//! validated completely, then stored in one transaction and moved to
+//! `processed_dir`, or moved to `failed_dir` with `NAME.errors.txt`.
+//!
+//! Crash safety comes from the order of steps: a file is only moved after its
+//! transaction commits, and its content hash is stored in that transaction, so
+//! a file found again after a crash is recognised and just moved.
+
+pub mod moves;
+pub mod scan;
+pub mod snapshot_file;
+
+use crate::config::InboxSettings;
+use crate::domain::{User, UserId};
+use crate::storage::{IngestError, NewFile, Storage};
+use crate::tabular::{Problem, Problems};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Instant;
+
+/// What one run over the inbox did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InboxSummary {
+    /// Files stored (not counting duplicates or failures).
+    pub files: usize,
+    pub snapshots: usize,
+    pub corrections: usize,
+    pub lines: u64,
+    /// Files whose content was already stored: moved, not stored again.
+    pub duplicates: usize,
+    /// Files moved to `failed_dir`.
+    pub failed: usize,
+}
+
+impl std::fmt::Display for InboxSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "inbox: {} files processed, {} snapshots stored, {} corrections, {} duplicates, {} failed",
+            self.files, self.snapshots, self.corrections, self.duplicates, self.failed
+        )
+    }
+}
+
+/// How a single file ended.
+enum Outcome {
+    Stored {
+        snapshots: usize,
+        corrections: usize,
+        lines: u64,
+    },
+    Duplicate,
+    Failed,
+}
+
+/// Everything a run needs besides storage.
+pub struct InboxRun<'a> {
+    pub settings: &'a InboxSettings,
+    pub default_tz: Tz,
+    pub now: DateTime<Utc>,
+}
+
+impl InboxRun<'_> {
+    /// Processes every candidate file once, oldest name first. Errors are
+    /// operational (inbox unreadable, database down): the file being worked
+    /// on stays in the inbox, untouched in the database.
+    pub async fn process<S: Storage>(&self, store: &S) -> anyhow::Result<InboxSummary> {
+        let s = self.settings;
+        for dir in [&s.dir, &s.processed_dir, &s.failed_dir] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the folder {}", dir.display()))?;
+        }
+        let candidates = scan::scan(&s.dir)
+            .with_context(|| format!("reading the inbox folder {}", s.dir.display()))?;
+        let mut summary = InboxSummary::default();
+        for candidate in candidates {
+            let started = Instant::now();
+            let span = tracing::info_span!("inbox_file", file = %candidate.name);
+            let _entered = span.enter();
+            let outcome = match candidate.not_regular {
+                Some(what) => {
+                    let problem = Problem::file(format!(
+                        "a regular file, but this is {what}; goalkeeper never follows links: put the file itself in the inbox"
+                    ));
+                    self.fail(&candidate.path, &candidate.name, problem)?
+                }
+                None => match self
+                    .process_file(store, &candidate.path, &candidate.name)
+                    .await?
+                {
+                    Some(outcome) => outcome,
+                    None => continue,
+                },
+            };
+            let ms = started.elapsed().as_millis();
+            match outcome {
+                Outcome::Stored {
+                    snapshots,
+                    corrections,
+                    lines,
+                } => {
+                    tracing::info!(snapshots, corrections, lines, ms, "stored");
+                    summary.files += 1;
+                    summary.snapshots += snapshots;
+                    summary.corrections += corrections;
+                    summary.lines += lines;
+                }
+                Outcome::Duplicate => summary.duplicates += 1,
+                Outcome::Failed => summary.failed += 1,
+            }
+        }
+        Ok(summary)
+    }
+
+    /// `None` when the file vanished before it could be opened.
+    async fn process_file<S: Storage>(
+        &self,
+        store: &S,
+        path: &Path,
+        name: &str,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let max = self.settings.max_file_bytes;
+        let file = match open_no_follow(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                let p = Problem::file(
+                    "a regular file, but this is a symbolic link; goalkeeper never follows links",
+                );
+                return self.fail(path, name, p).map(Some);
+            }
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        };
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if !meta.is_file() {
+            let p = Problem::file("a regular file, but this is a FIFO, socket or device");
+            return self.fail(path, name, p).map(Some);
+        }
+        if meta.len() > max {
+            let p = Problem::file(format!(
+                "a file of at most {max} bytes (inbox.max_file_bytes), but this one has {} bytes",
+                meta.len()
+            ));
+            return self.fail(path, name, p).map(Some);
+        }
+
+        let reader = file.try_clone().context("duplicating a file handle")?;
+        let mut checked = tokio::task::spawn_blocking(move || {
+            snapshot_file::check(io::Read::take(reader, max + 1))
+        })
+        .await
+        .context("the validation task stopped")?
+        .with_context(|| format!("reading {}", path.display()))?;
+        if checked.size > max {
+            checked.problems.push(Problem::file(format!(
+                "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
+            )));
+        }
+
+        let known = match &checked.sha256 {
+            Some(sha) => store.find_ingested_file(sha).await?,
+            None => None,
+        };
+        if let Some(previous) = known {
+            tracing::info!(first_seen_as = %previous.file_name, at = %previous.ingested_at, "duplicate content: already stored, not storing again");
+            self.move_done(path, name)?;
+            return Ok(Some(Outcome::Duplicate));
+        }
+
+        let mut create_users = Vec::new();
+        if !checked.users.is_empty() {
+            let ids: Vec<&str> = checked.users.iter().map(|u| u.id.as_str()).collect();
+            let known = store.known_user_ids(&ids).await?;
+            for seen in checked.users.iter().filter(|u| !known.contains(&u.id)) {
+                if self.settings.auto_create_users {
+                    create_users.push(User {
+                        id: UserId::from_trusted(seen.id.clone()),
+                        email: None,
+                        display_name: None,
+                        timezone: self.default_tz,
+                    });
+                } else {
+                    let others = match seen.lines - 1 {
+                        0 => String::new(),
+                        n => format!(" (it is on {n} more lines)"),
+                    };
+                    checked.problems.push(Problem::field(
+                        seen.first_line,
+                        seen.column.clone(),
+                        &seen.id,
+                        format!(
+                            "a registered user{others}; add it with `goalkeeper users add` or `users import`, or set inbox.auto_create_users"
+                        ),
+                    ));
+                }
+            }
+        }
+        if !checked.problems.is_empty() {
+            let problems = std::mem::take(&mut checked.problems);
+            return self.fail_with(path, name, problems).map(Some);
+        }
+
+        let new_file = NewFile {
+            sha256: checked.sha256.clone().unwrap_or_default(),
+            file_name: name.to_owned(),
+            size_bytes: checked.size,
+            line_count: checked.lines,
+        };
+        let mut reader = file;
+        io::Seek::rewind(&mut reader).context("rewinding the file for storing")?;
+        let mut replay = snapshot_file::Replay::new(io::Read::take(reader, max + 1), &mut checked)?;
+        let snapshots = std::mem::take(&mut checked.snapshots);
+        match store
+            .ingest_file(&new_file, &create_users, &snapshots, &mut replay, self.now)
+            .await
+        {
+            Ok(stored) => {
+                if !create_users.is_empty() {
+                    tracing::info!(
+                        users = create_users.len(),
+                        "created users named in the file"
+                    );
+                }
+                self.move_done(path, name)?;
+                Ok(Some(Outcome::Stored {
+                    snapshots: stored.snapshots,
+                    corrections: stored.corrections,
+                    lines: stored.lines,
+                }))
+            }
+            Err(IngestError::AlreadyIngested) => {
+                tracing::info!("duplicate content: stored meanwhile by another run");
+                self.move_done(path, name)?;
+                Ok(Some(Outcome::Duplicate))
+            }
+            Err(IngestError::Source(e)) => self
+                .fail(path, name, Problem::file(format!("{e:#}")))
+                .map(Some),
+            Err(IngestError::Database(e)) => Err(e.context(format!("storing {name}"))),
+        }
+    }
+
+    fn move_done(&self, path: &Path, name: &str) -> anyhow::Result<()> {
+        let to =
+            moves::move_unique(path, &self.settings.processed_dir, name).with_context(|| {
+                format!("moving {name} to {}", self.settings.processed_dir.display())
+            })?;
+        tracing::debug!(to = %to.display(), "moved to processed");
+        Ok(())
+    }
+
+    fn fail(&self, path: &Path, name: &str, problem: Problem) -> anyhow::Result<Outcome> {
+        let mut all = Problems::default();
+        all.push(problem);
+        self.fail_with(path, name, all)
+    }
+
+    fn fail_with(&self, path: &Path, name: &str, problems: Problems) -> anyhow::Result<Outcome> {
+        let (listed, total) = problems.into_listed();
+        let report = error_report(name, &listed, total);
+        let to = moves::move_failed(path, &self.settings.failed_dir, name, &report)
+            .with_context(|| format!("moving {name} to {}", self.settings.failed_dir.display()))?;
+        let first = listed.first().map(ToString::to_string).unwrap_or_default();
+        tracing::warn!(problems = total, first = %first, errors = %moves::errors_path(&to).display(), "rejected; nothing from it was stored");
+        Ok(Outcome::Failed)
+    }
+}
+
+/// Opens without following a symlink (`O_NOFOLLOW`) and without blocking on a
+/// FIFO (`O_NONBLOCK`; harmless for regular files).
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// The text of `NAME.errors.txt`.
+pub fn error_report(name: &str, listed: &[Problem], total: u64) -> String {
+    let noun = if total == 1 { "problem" } else { "problems" };
+    let mut out = format!(
+        "goalkeeper rejected {name}: {total} {noun}. Nothing from this file was stored.\n\
+         Fix the file and drop it into the inbox again.\n\n"
+    );
+    for p in listed {
+        out.push_str(&p.to_string());
+        out.push('\n');
+    }
+    let rest = total.saturating_sub(listed.len() as u64);
+    if rest > 0 {
+        out.push_str(&format!(
+            "... and {rest} more {}\n",
+            if rest == 1 { "problem" } else { "problems" }
+        ));
+    }
+    out
+}

@@ -1,0 +1,414 @@
+//! One snapshot CSV file: the columns, the first pass (hash, validate,
+//! aggregate) and the second (replay the validated lines into storage).
+//! Both passes stream: memory grows with the number of distinct snapshots and
+//! accounts in a file, never with its number of lines.
+
+use crate::domain::ids::check_id;
+use crate::domain::snapshot::{FieldProblem, LineField, RawLine, Totals, validate_line};
+use crate::domain::{Period, SnapshotLine, UserId};
+use crate::storage::{LineSource, NewLine, NewSnapshot};
+use crate::tabular::{Hashing, HeaderSpec, Problem, Problems, Row, Table};
+use std::collections::HashMap;
+use std::io::Read;
+
+pub const SPEC: HeaderSpec = HeaderSpec {
+    required: &["user_id", "period", "kind", "account", "category", "amount"],
+    optional: &["rate", "min_payment"],
+};
+const USER: usize = 0;
+const PERIOD: usize = 1;
+const KIND: usize = 2;
+const ACCOUNT: usize = 3;
+const CATEGORY: usize = 4;
+const AMOUNT: usize = 5;
+const RATE: usize = 6;
+const MIN_PAYMENT: usize = 7;
+
+fn column_of(field: LineField) -> usize {
+    match field {
+        LineField::Kind => KIND,
+        LineField::Account => ACCOUNT,
+        LineField::Category => CATEGORY,
+        LineField::Amount => AMOUNT,
+        LineField::Rate => RATE,
+        LineField::MinPayment => MIN_PAYMENT,
+    }
+}
+
+/// A line that passed every per-line check.
+struct Parsed<'a> {
+    user: &'a str,
+    period: Period,
+    line: SnapshotLine,
+}
+
+/// Checks one row on its own; every problem goes to `problems`.
+fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<Parsed<'a>> {
+    let mut fields = [""; 8];
+    let mut ok = true;
+    for (i, slot) in fields.iter_mut().enumerate() {
+        match row.get(i) {
+            Ok(v) => *slot = v,
+            Err(p) => {
+                problems.extend([p]);
+                ok = false;
+            }
+        }
+    }
+    let field =
+        |i: usize, expected: String| Problem::field(row.line, row.column(i), fields[i], expected);
+    if let Err(e) = check_id(fields[USER]) {
+        problems.extend([field(USER, format!("a registered user id: {e}"))]);
+        ok = false;
+    }
+    let period = fields[PERIOD]
+        .parse::<Period>()
+        .map_err(|e| problems.extend([field(PERIOD, e.to_string())]))
+        .ok();
+    let raw = RawLine {
+        kind: fields[KIND],
+        account: fields[ACCOUNT],
+        category: fields[CATEGORY],
+        amount: fields[AMOUNT],
+        rate: fields[RATE],
+        min_payment: fields[MIN_PAYMENT],
+    };
+    let line = validate_line(raw)
+        .map_err(|ps| {
+            problems.extend(
+                ps.into_iter()
+                    .map(|FieldProblem { field: f, expected }| field(column_of(f), expected)),
+            );
+        })
+        .ok();
+    match (ok, period, line) {
+        (true, Some(period), Some(line)) => Some(Parsed {
+            user: fields[USER],
+            period,
+            line,
+        }),
+        _ => None,
+    }
+}
+
+/// Finds a line's snapshot index, remembering the last key: files list a
+/// user's month together, so most lookups are a comparison.
+#[derive(Default)]
+struct KeyIndex {
+    map: HashMap<(String, Period), usize>,
+    last: Option<(String, Period, usize)>,
+}
+
+impl KeyIndex {
+    fn get(&mut self, user: &str, period: Period) -> Option<usize> {
+        if let Some((u, p, i)) = &self.last {
+            if u == user && *p == period {
+                return Some(*i);
+            }
+        }
+        let i = *self.map.get(&(user.to_owned(), period))?;
+        self.last = Some((user.to_owned(), period, i));
+        Some(i)
+    }
+
+    fn insert(&mut self, user: &str, period: Period, i: usize) {
+        self.map.insert((user.to_owned(), period), i);
+    }
+}
+
+/// A user id seen in a file: where first, how often.
+#[derive(Debug, Clone)]
+pub struct SeenUser {
+    pub id: String,
+    pub first_line: u64,
+    pub column: crate::tabular::Column,
+    pub lines: u64,
+}
+
+/// What the first pass learned about a file.
+pub struct Checked {
+    /// `None` when the header could not be read (the rest was not read either).
+    pub sha256: Option<String>,
+    pub size: u64,
+    pub lines: u64,
+    pub snapshots: Vec<NewSnapshot>,
+    pub users: Vec<SeenUser>,
+    pub problems: Problems,
+    keys: KeyIndex,
+}
+
+/// The first pass: reads all of `input`, hashing it, checking every line and
+/// totalling each `(user, period)` snapshot. Only I/O errors are errors;
+/// everything wrong with the content is in `problems`.
+pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
+    let mut problems = Problems::default();
+    let mut keys = KeyIndex::default();
+    let mut snapshots: Vec<NewSnapshot> = Vec::new();
+    let mut accounts: HashMap<(usize, String), u64> = HashMap::new();
+    let mut users: Vec<SeenUser> = Vec::new();
+    let mut user_index: HashMap<String, usize> = HashMap::new();
+    let mut lines = 0u64;
+    let mut table = match Table::open(Hashing::new(input), &SPEC) {
+        Ok(table) => table,
+        Err(header_problems) => {
+            problems.extend(header_problems);
+            let (sha256, size) = (None, 0);
+            return Ok(Checked {
+                sha256,
+                size,
+                lines,
+                snapshots,
+                users,
+                problems,
+                keys,
+            });
+        }
+    };
+    while let Some(row) = table.next_row() {
+        lines += 1;
+        let row = match row {
+            Ok(row) => row,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let Some(parsed) = parse_row(&row, &mut problems) else {
+            continue;
+        };
+        match user_index.get(parsed.user) {
+            Some(&i) => users[i].lines += 1,
+            None => {
+                user_index.insert(parsed.user.to_owned(), users.len());
+                users.push(SeenUser {
+                    id: parsed.user.to_owned(),
+                    first_line: row.line,
+                    column: row.column(USER),
+                    lines: 1,
+                });
+            }
+        }
+        let index = keys.get(parsed.user, parsed.period).unwrap_or_else(|| {
+            let i = snapshots.len();
+            keys.insert(parsed.user, parsed.period, i);
+            snapshots.push(NewSnapshot {
+                user_id: UserId::from_trusted(parsed.user.to_owned()),
+                period: parsed.period,
+                totals: Totals::default(),
+                line_count: 0,
+            });
+            i
+        });
+        if let Some(account) = &parsed.line.account {
+            if let Some(first) = accounts.insert((index, account.clone()), row.line) {
+                accounts.insert((index, account.clone()), first);
+                problems.push(Problem::field(
+                    row.line,
+                    row.column(ACCOUNT),
+                    account,
+                    format!(
+                        "each account once per snapshot: {account} is already on line {first} for {} {}",
+                        parsed.user, parsed.period
+                    ),
+                ));
+                continue;
+            }
+        }
+        let snapshot = &mut snapshots[index];
+        snapshot.line_count += 1;
+        if let Err(e) = snapshot.totals.add(parsed.line.kind, parsed.line.amount) {
+            problems.push(Problem::field(
+                row.line,
+                row.column(AMOUNT),
+                &parsed.line.amount.to_string(),
+                e.to_string(),
+            ));
+        }
+    }
+    let (sha256, size) = table.into_inner().finish()?;
+    Ok(Checked {
+        sha256: Some(sha256),
+        size,
+        lines,
+        snapshots,
+        users,
+        problems,
+        keys,
+    })
+}
+
+/// The second pass: replays a checked file as [`NewLine`]s. Anything that
+/// differs from the first pass (the file changed under us) is an error, which
+/// rolls the whole ingest back.
+pub struct Replay<R: Read> {
+    table: Option<Table<Hashing<R>>>,
+    keys: KeyIndex,
+    sha256: String,
+}
+
+impl<R: Read> Replay<R> {
+    pub fn new(input: R, checked: &mut Checked) -> anyhow::Result<Self> {
+        let table = Table::open(Hashing::new(input), &SPEC).map_err(|_| {
+            anyhow::anyhow!(
+                "the file changed while it was being stored (its header no longer reads)"
+            )
+        })?;
+        let sha256 = checked.sha256.clone().unwrap_or_default();
+        Ok(Replay {
+            table: Some(table),
+            keys: std::mem::take(&mut checked.keys),
+            sha256,
+        })
+    }
+}
+
+fn changed(detail: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the file changed while it was being stored ({detail}); write files under a .part or .tmp name and rename them when complete"
+    )
+}
+
+impl<R: Read> LineSource for Replay<R> {
+    fn next_chunk(&mut self, buf: &mut Vec<NewLine>, max: usize) -> anyhow::Result<()> {
+        buf.clear();
+        while buf.len() < max {
+            let Some(table) = self.table.as_mut() else {
+                return Ok(());
+            };
+            let Some(row) = table.next_row() else {
+                let Some(done) = self.table.take() else {
+                    return Ok(());
+                };
+                let (sha, _) = done.into_inner().finish()?;
+                if sha != self.sha256 {
+                    return Err(changed("its SHA-256 differs"));
+                }
+                return Ok(());
+            };
+            let row = row.map_err(changed)?;
+            let mut problems: Vec<Problem> = Vec::new();
+            let parsed = parse_row(&row, &mut problems).ok_or_else(|| changed(&problems[0]))?;
+            let snapshot = self
+                .keys
+                .get(parsed.user, parsed.period)
+                .ok_or_else(|| changed("a new user or month appeared"))?;
+            buf.push(NewLine {
+                snapshot,
+                line_no: row.line,
+                line: parsed.line,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "user_id,period,kind,account,category,amount,rate,min_payment\n";
+
+    fn checked(body: &str) -> Checked {
+        check(format!("{HEADER}{body}").as_bytes()).unwrap()
+    }
+
+    fn messages(c: Checked) -> Vec<String> {
+        c.problems
+            .into_listed()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn lines_of_one_user_and_month_form_one_snapshot_wherever_they_are() {
+        let c = checked(
+            "u1,2025-01,income,,salary,5000,,\n\
+             u2,2025-01,income,,salary,100,,\n\
+             u1,2025-01,expense,,rent,2000,,\n\
+             u1,2025-02,income,,salary,5100,,\n",
+        );
+        assert!(c.problems.is_empty());
+        assert_eq!(c.snapshots.len(), 3);
+        assert_eq!(c.snapshots[0].line_count, 2);
+        assert_eq!(c.snapshots[0].totals.surplus().to_string(), "3000.00");
+        assert_eq!(
+            c.users
+                .iter()
+                .map(|u| (u.id.as_str(), u.first_line, u.lines))
+                .collect::<Vec<_>>(),
+            [("u1", 2, 3), ("u2", 3, 1)]
+        );
+    }
+
+    #[test]
+    fn an_account_twice_in_one_snapshot_names_both_lines() {
+        let c = checked(
+            "u1,2025-01,debt,card,cc,100,,\nu1,2025-02,debt,card,cc,90,,\nu1,2025-01,savings,card,x,5,,\n",
+        );
+        assert_eq!(
+            messages(c),
+            [
+                "line 4, column 4 (account): found \"card\"; expected each account once per snapshot: card is already on line 2 for u1 2025-01"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_line_is_listed_with_its_column() {
+        let c = checked("u1,2025-13,loan,,rent,-5,,\nu 2,2025-01,income,,salary,1,,\n");
+        assert_eq!(
+            messages(c),
+            [
+                "line 2, column 2 (period): found \"2025-13\"; expected a month as YYYY-MM, like 2025-01",
+                "line 2, column 3 (kind): found \"loan\"; expected one of income, expense, savings, investment, asset, debt",
+                "line 2, column 6 (amount): found \"-5\"; expected amounts may not be negative",
+                "line 3, column 1 (user_id): found \"u 2\"; expected a registered user id: expected only letters, digits and . _ - : @ (no spaces)",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_replay_yields_every_line_tagged_with_its_snapshot() {
+        let text = format!(
+            "{HEADER}u1,2025-01,income,,salary,5000,,\nu2,2025-01,income,,salary,1,,\nu1,2025-01,debt,card,cc,9,21.9,25\n"
+        );
+        let mut c = check(text.as_bytes()).unwrap();
+        let mut replay = Replay::new(text.as_bytes(), &mut c).unwrap();
+        let mut buf = Vec::new();
+        replay.next_chunk(&mut buf, 2).unwrap();
+        assert_eq!(
+            buf.iter()
+                .map(|l| (l.snapshot, l.line_no))
+                .collect::<Vec<_>>(),
+            [(0, 2), (1, 3)]
+        );
+        replay.next_chunk(&mut buf, 2).unwrap();
+        assert_eq!(
+            buf.iter()
+                .map(|l| (l.snapshot, l.line_no))
+                .collect::<Vec<_>>(),
+            [(0, 4)]
+        );
+        replay.next_chunk(&mut buf, 2).unwrap();
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_changed_between_passes_is_refused() {
+        let before = format!("{HEADER}u1,2025-01,income,,salary,5000,,\n");
+        let after = format!("{HEADER}u1,2025-01,income,,salary,5001,,\n");
+        let mut c = check(before.as_bytes()).unwrap();
+        let mut replay = Replay::new(after.as_bytes(), &mut c).unwrap();
+        let mut buf = Vec::new();
+        let err = (0..3)
+            .find_map(|_| replay.next_chunk(&mut buf, 10).err())
+            .expect("the change is noticed");
+        assert!(
+            err.to_string()
+                .contains("changed while it was being stored"),
+            "{err}"
+        );
+    }
+}

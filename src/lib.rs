@@ -1,0 +1,27 @@
+//! goalkeeper keeps people's financial goals on track from monthly budget snapshots.
+//!
+//! A map of the modules, from the pure core outwards:
+//!
+//! - [`domain`]: values and rules with no I/O: money, periods, users, snapshot
+//!   lines and their totals.
+//! - [`config`]: layered settings (defaults, TOML file, environment) and their validation.
+//! - [`clock`]: where `now` comes from (`--now` or the wall clock).
+//! - [`storage`]: the [`storage::Storage`] interface and its SQLite and PostgreSQL
+//!   implementations, with embedded migrations (`migrations/<backend>/`).
+//! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
+//!   all-or-nothing ingest, moving files to processed/failed.
+//! - [`tabular`]: reading CSV files with a header into checked records (shared
+//!   by the inbox and `users import`).
+//! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
+//!   command does. `main.rs` only parses and dispatches.
+//! - [`telemetry`]: logging setup.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod inbox;
+pub mod storage;
+pub mod tabular;
+pub mod telemetry;

@@ -1,0 +1,223 @@
+//! Storage: one interface ([`Storage`]), one implementation per backend
+//! ([`SqliteStore`], [`PgStore`]), both generated from the same SQL in
+//! [`sql`] with per-backend hooks where the databases differ.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::domain::snapshot::Totals;
+use crate::domain::{Period, SnapshotLine, SnapshotSummary, User, UserId};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::future::Future;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, or `None` for an unknown scheme.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether `users add` created the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    Created,
+    AlreadyExists,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub created: usize,
+    pub updated: usize,
+}
+
+/// A file already stored, recognised by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedFile {
+    pub id: i64,
+    pub file_name: String,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// The file-level facts stored with an ingest.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub sha256: String,
+    pub file_name: String,
+    pub size_bytes: u64,
+    pub line_count: u64,
+}
+
+/// One `(user, period)` snapshot of a file, with totals computed while validating.
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub user_id: UserId,
+    pub period: Period,
+    pub totals: Totals,
+    pub line_count: u64,
+}
+
+/// A validated line, tagged with the index of its snapshot in the `NewSnapshot` slice.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub snapshot: usize,
+    pub line_no: u64,
+    pub line: SnapshotLine,
+}
+
+/// Streams a file's validated lines into storage in chunks, so memory stays flat.
+pub trait LineSource {
+    /// Replaces `buf`'s contents with up to `max` lines; an empty `buf` means the end.
+    fn next_chunk(&mut self, buf: &mut Vec<NewLine>, max: usize) -> anyhow::Result<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub file_id: i64,
+    pub snapshots: usize,
+    pub corrections: usize,
+    pub lines: u64,
+}
+
+/// Why an ingest stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Another run stored the same content first.
+    #[error("this content was already ingested")]
+    AlreadyIngested,
+    /// The file could not be read back as validated (changed, unreadable).
+    #[error("{0:#}")]
+    Source(anyhow::Error),
+    /// The database failed: an operational error, not the file's fault.
+    #[error("database error: {0:#}")]
+    Database(anyhow::Error),
+}
+
+/// A snapshot as listed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SnapshotRow {
+    pub id: i64,
+    pub user_id: UserId,
+    pub period: Period,
+    pub version: i64,
+    pub is_current: bool,
+    pub file_name: String,
+    pub line_count: i64,
+    pub total_income: crate::domain::Money,
+    pub total_expenses: crate::domain::Money,
+    pub net_worth: crate::domain::Money,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The current snapshot of a user's month, with its lines and summary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredSnapshot {
+    #[serde(flatten)]
+    pub row: SnapshotRow,
+    /// How many versions exist (1 + corrections).
+    pub versions: i64,
+    pub lines: Vec<SnapshotLine>,
+    pub summary: SnapshotSummary,
+}
+
+/// Everything goalkeeper keeps. Implemented once per backend; every method is
+/// a unit of work (its own transaction where it writes).
+pub trait Storage: Clone + Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations that have not run yet.
+    fn migrate(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    fn close(&self) -> impl Future<Output = ()> + Send;
+
+    fn add_user(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
+
+    /// Creates or updates every user in one transaction.
+    fn upsert_users(
+        &self,
+        users: &[User],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<UpsertCounts>> + Send;
+
+    fn list_users(&self) -> impl Future<Output = anyhow::Result<Vec<User>>> + Send;
+
+    fn get_user(&self, id: &UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
+
+    /// Which of `ids` are registered.
+    fn known_user_ids(
+        &self,
+        ids: &[&str],
+    ) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
+
+    fn find_ingested_file(
+        &self,
+        sha256: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<IngestedFile>>> + Send;
+
+    /// Stores a validated file in one transaction: the file record, the users
+    /// to create, its snapshots (superseding current versions) and every line
+    /// `lines` yields. On any error nothing is stored.
+    fn ingest_file(
+        &self,
+        file: &NewFile,
+        create_users: &[User],
+        snapshots: &[NewSnapshot],
+        lines: &mut (dyn LineSource + Send),
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<IngestOutcome, IngestError>> + Send;
+
+    /// Snapshots, newest period first; every version, current or not.
+    fn list_snapshots(
+        &self,
+        user: Option<&UserId>,
+    ) -> impl Future<Output = anyhow::Result<Vec<SnapshotRow>>> + Send;
+
+    /// The current version of a user's snapshot for a month.
+    fn get_snapshot(
+        &self,
+        user: &UserId,
+        period: Period,
+    ) -> impl Future<Output = anyhow::Result<Option<StoredSnapshot>>> + Send;
+}
+
+/// Opens the database a URL names and applies migrations. `run` receives the store.
+#[macro_export]
+macro_rules! with_storage {
+    ($url:expr, |$store:ident| $body:expr) => {{
+        match $crate::storage::Backend::of_url($url) {
+            Some($crate::storage::Backend::Sqlite) => {
+                let $store = $crate::storage::SqliteStore::connect($url).await?;
+                $body
+            }
+            Some($crate::storage::Backend::Postgres) => {
+                let $store = $crate::storage::PgStore::connect($url).await?;
+                $body
+            }
+            None => Err(anyhow::anyhow!(
+                "database.url: expected sqlite://PATH or postgres://USER@HOST/DB, found {:?}",
+                $crate::config::redact_url($url)
+            )),
+        }
+    }};
+}

@@ -1,0 +1,459 @@
+//! The SQL both backends share. sqlx accepts `$N` placeholders on SQLite as on
+//! PostgreSQL, and everything here is in the dialect both speak, so one body
+//! serves both; `impl_storage!` instantiates it for a backend's pool type.
+//! What differs lives in the backend modules (how a write transaction starts).
+
+use crate::domain::snapshot::SnapshotLine;
+use crate::domain::{Email, Kind, Money, Period, Rate, User, UserId};
+use anyhow::Context;
+use chrono_tz::Tz;
+
+/// Rows per multi-row INSERT of snapshot lines: 8 parameters each keeps a
+/// statement under SQLite's 32,766-parameter limit and PostgreSQL's 65,535.
+pub(super) const LINE_CHUNK: usize = 2_000;
+/// Keys per lookup or insert of snapshots and users.
+pub(super) const KEY_CHUNK: usize = 500;
+
+/// Counts and line numbers fit an i64 for any file goalkeeper accepts.
+pub(super) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn user_from_parts(
+    id: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    timezone: String,
+) -> anyhow::Result<User> {
+    let tz: Tz = timezone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("stored user {id:?} has an unknown time zone {timezone:?}"))?;
+    Ok(User {
+        id: UserId::from_trusted(id),
+        email: email.map(Email::from_trusted),
+        display_name,
+        timezone: tz,
+    })
+}
+
+pub(super) fn line_from_parts(
+    kind: &str,
+    account: Option<String>,
+    category: String,
+    amount: i64,
+    rate: Option<String>,
+    min_payment: Option<i64>,
+) -> anyhow::Result<SnapshotLine> {
+    let kind: Kind = kind
+        .parse()
+        .map_err(|()| anyhow::anyhow!("stored line has an unknown kind {kind:?}"))?;
+    let rate = rate
+        .map(|r| {
+            r.parse::<Rate>()
+                .map_err(|()| anyhow::anyhow!("stored line has a malformed rate {r:?}"))
+        })
+        .transpose()?;
+    Ok(SnapshotLine {
+        kind,
+        account,
+        category,
+        amount: Money::from_cents(amount),
+        rate,
+        min_payment: min_payment.map(Money::from_cents),
+    })
+}
+
+pub(super) fn parse_period(s: &str) -> anyhow::Result<Period> {
+    s.parse()
+        .with_context(|| format!("stored snapshot has a malformed period {s:?}"))
+}
+
+/// Implements [`Storage`](super::Storage) for `$store`, whose `pool` field is a
+/// `sqlx::Pool<$db>` and which has `async fn begin_write(&self)`.
+macro_rules! impl_storage {
+    ($store:ty, $db:ty, $backend:expr, $migrator:expr) => {
+        impl $crate::storage::Storage for $store {
+            fn backend(&self) -> $crate::storage::Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> anyhow::Result<()> {
+                use anyhow::Context as _;
+                $migrator.run(&self.pool).await.context("applying database migrations")
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn add_user(
+                &self,
+                user: &$crate::domain::User,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> anyhow::Result<$crate::storage::AddOutcome> {
+                let done = sqlx::query(
+                    "INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(user.id.as_str())
+                .bind(user.email.as_ref().map(|e| e.as_str()))
+                .bind(user.display_name.as_deref())
+                .bind(user.timezone.name())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(if done.rows_affected() == 1 {
+                    $crate::storage::AddOutcome::Created
+                } else {
+                    $crate::storage::AddOutcome::AlreadyExists
+                })
+            }
+
+            async fn upsert_users(
+                &self,
+                users: &[$crate::domain::User],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> anyhow::Result<$crate::storage::UpsertCounts> {
+                let mut tx = self.begin_write().await?;
+                let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+                let mut existing = std::collections::HashSet::new();
+                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM users WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for id in q.build_query_scalar::<String>().fetch_all(&mut *tx).await? {
+                        existing.insert(id);
+                    }
+                }
+                for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut row, u| {
+                        row.push_bind(u.id.as_str())
+                            .push_bind(u.email.as_ref().map(|e| e.as_str()))
+                            .push_bind(u.display_name.as_deref())
+                            .push_bind(u.timezone.name())
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+                         display_name = excluded.display_name, timezone = excluded.timezone, \
+                         updated_at = excluded.updated_at",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                let updated = users.iter().filter(|u| existing.contains(u.id.as_str())).count();
+                Ok($crate::storage::UpsertCounts { created: users.len() - updated, updated })
+            }
+
+            async fn list_users(&self) -> anyhow::Result<Vec<$crate::domain::User>> {
+                let rows: Vec<(String, Option<String>, Option<String>, String)> =
+                    sqlx::query_as("SELECT id, email, display_name, timezone FROM users ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map(|(id, email, name, tz)| $crate::storage::sql::user_from_parts(id, email, name, tz))
+                    .collect()
+            }
+
+            async fn get_user(
+                &self,
+                id: &$crate::domain::UserId,
+            ) -> anyhow::Result<Option<$crate::domain::User>> {
+                let row: Option<(String, Option<String>, Option<String>, String)> =
+                    sqlx::query_as("SELECT id, email, display_name, timezone FROM users WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|(id, email, name, tz)| $crate::storage::sql::user_from_parts(id, email, name, tz))
+                    .transpose()
+            }
+
+            async fn known_user_ids(&self, ids: &[&str]) -> anyhow::Result<std::collections::HashSet<String>> {
+                let mut known = std::collections::HashSet::new();
+                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM users WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    known.extend(q.build_query_scalar::<String>().fetch_all(&self.pool).await?);
+                }
+                Ok(known)
+            }
+
+            async fn find_ingested_file(&self, sha256: &str) -> anyhow::Result<Option<$crate::storage::IngestedFile>> {
+                let row: Option<(i64, String, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as("SELECT id, file_name, ingested_at FROM ingested_files WHERE sha256 = $1")
+                        .bind(sha256)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(id, file_name, ingested_at)| $crate::storage::IngestedFile { id, file_name, ingested_at }))
+            }
+
+            async fn ingest_file(
+                &self,
+                file: &$crate::storage::NewFile,
+                create_users: &[$crate::domain::User],
+                snapshots: &[$crate::storage::NewSnapshot],
+                lines: &mut (dyn $crate::storage::LineSource + Send),
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::storage::IngestOutcome, $crate::storage::IngestError> {
+                use $crate::storage::IngestError;
+                use $crate::storage::sql::{KEY_CHUNK, LINE_CHUNK, to_i64};
+                let db = |e: sqlx::Error| IngestError::Database(e.into());
+                let mut tx = self.begin_write().await.map_err(IngestError::Database)?;
+
+                let file_id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO ingested_files \
+                     (sha256, file_name, size_bytes, line_count, snapshots, corrections, ingested_at) \
+                     VALUES ($1, $2, $3, $4, 0, 0, $5) ON CONFLICT (sha256) DO NOTHING RETURNING id",
+                )
+                .bind(&file.sha256)
+                .bind(&file.file_name)
+                .bind(to_i64(file.size_bytes))
+                .bind(to_i64(file.line_count))
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                let Some(file_id) = file_id else {
+                    return Err(IngestError::AlreadyIngested);
+                };
+
+                for chunk in create_users.chunks(KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut row, u| {
+                        row.push_bind(u.id.as_str())
+                            .push_bind(u.email.as_ref().map(|e| e.as_str()))
+                            .push_bind(u.display_name.as_deref())
+                            .push_bind(u.timezone.name())
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    q.build().execute(&mut *tx).await.map_err(db)?;
+                }
+
+                // The current version of each (user, period) this file corrects.
+                let periods: Vec<String> = snapshots.iter().map(|s| s.period.to_string()).collect();
+                let mut index: std::collections::HashMap<(&str, &str), usize> =
+                    std::collections::HashMap::with_capacity(snapshots.len());
+                for (i, s) in snapshots.iter().enumerate() {
+                    index.insert((s.user_id.as_str(), periods[i].as_str()), i);
+                }
+                let mut previous: Vec<Option<(i64, i64)>> = vec![None; snapshots.len()];
+                for (n, chunk) in snapshots.chunks(KEY_CHUNK).enumerate() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT s.id, s.user_id, s.period, s.version FROM snapshots s JOIN (",
+                    );
+                    q.push_values(chunk.iter().enumerate(), |mut row, (i, s)| {
+                        row.push_bind(s.user_id.as_str()).push_bind(periods[n * KEY_CHUNK + i].as_str());
+                    });
+                    q.push(") AS k ON s.user_id = k.column1 AND s.period = k.column2 WHERE s.is_current");
+                    let rows: Vec<(i64, String, String, i64)> =
+                        q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+                    for (id, user, period, version) in rows {
+                        if let Some(&i) = index.get(&(user.as_str(), period.as_str())) {
+                            previous[i] = Some((id, version));
+                        }
+                    }
+                }
+                let superseded: Vec<i64> = previous.iter().flatten().map(|(id, _)| *id).collect();
+                for chunk in superseded.chunks(KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE snapshots SET is_current = FALSE WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(db)?;
+                }
+
+                let mut ids: Vec<i64> = vec![0; snapshots.len()];
+                for (n, chunk) in snapshots.chunks(KEY_CHUNK).enumerate() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO snapshots (user_id, period, version, is_current, file_id, line_count, \
+                         total_income, total_expenses, surplus, savings_rate, total_savings, total_investment, \
+                         total_assets, total_debt, net_worth, created_at) ",
+                    );
+                    q.push_values(chunk.iter().enumerate(), |mut row, (i, s)| {
+                        let i = n * KEY_CHUNK + i;
+                        let t = &s.totals;
+                        row.push_bind(s.user_id.as_str())
+                            .push_bind(periods[i].as_str())
+                            .push_bind(previous[i].map_or(1, |(_, v)| v + 1))
+                            .push_bind(true)
+                            .push_bind(file_id)
+                            .push_bind(to_i64(s.line_count))
+                            .push_bind(t.income.cents())
+                            .push_bind(t.expenses.cents())
+                            .push_bind(t.surplus().cents())
+                            .push_bind(t.savings_rate())
+                            .push_bind(t.savings.cents())
+                            .push_bind(t.investment.cents())
+                            .push_bind(t.assets.cents())
+                            .push_bind(t.debt.cents())
+                            .push_bind(t.net_worth().cents())
+                            .push_bind(now);
+                    });
+                    q.push(" RETURNING id, user_id, period");
+                    let rows: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+                    for (id, user, period) in rows {
+                        if let Some(&i) = index.get(&(user.as_str(), period.as_str())) {
+                            ids[i] = id;
+                        }
+                    }
+                }
+
+                let mut stored_lines: u64 = 0;
+                let mut buf = Vec::with_capacity(LINE_CHUNK);
+                loop {
+                    lines.next_chunk(&mut buf, LINE_CHUNK).map_err(IngestError::Source)?;
+                    if buf.is_empty() {
+                        break;
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO snapshot_lines \
+                         (snapshot_id, line_no, kind, account, category, amount, rate, min_payment) ",
+                    );
+                    q.push_values(buf.iter(), |mut row, l| {
+                        row.push_bind(ids.get(l.snapshot).copied().unwrap_or_default())
+                            .push_bind(to_i64(l.line_no))
+                            .push_bind(l.line.kind.as_str())
+                            .push_bind(l.line.account.as_deref())
+                            .push_bind(l.line.category.as_str())
+                            .push_bind(l.line.amount.cents())
+                            .push_bind(l.line.rate.map(|r| r.to_string()))
+                            .push_bind(l.line.min_payment.map(|m| m.cents()));
+                    });
+                    q.build().execute(&mut *tx).await.map_err(db)?;
+                    stored_lines += buf.len() as u64;
+                }
+
+                sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
+                    .bind(to_i64(snapshots.len() as u64))
+                    .bind(to_i64(superseded.len() as u64))
+                    .bind(file_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok($crate::storage::IngestOutcome {
+                    file_id,
+                    snapshots: snapshots.len(),
+                    corrections: superseded.len(),
+                    lines: stored_lines,
+                })
+            }
+
+            async fn list_snapshots(
+                &self,
+                user: Option<&$crate::domain::UserId>,
+            ) -> anyhow::Result<Vec<$crate::storage::SnapshotRow>> {
+                let rows: Vec<SnapshotRowTuple> = sqlx::query_as(&format!(
+                    "{SNAPSHOT_ROW_SELECT} WHERE ($1 IS NULL OR s.user_id = $1) \
+                     ORDER BY s.period DESC, s.user_id, s.version DESC"
+                ))
+                .bind(user.map(|u| u.as_str()))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(snapshot_row).collect()
+            }
+
+            async fn get_snapshot(
+                &self,
+                user: &$crate::domain::UserId,
+                period: $crate::domain::Period,
+            ) -> anyhow::Result<Option<$crate::storage::StoredSnapshot>> {
+                let period = period.to_string();
+                let row: Option<SnapshotRowTuple> = sqlx::query_as(&format!(
+                    "{SNAPSHOT_ROW_SELECT} WHERE s.user_id = $1 AND s.period = $2 AND s.is_current"
+                ))
+                .bind(user.as_str())
+                .bind(&period)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let row = snapshot_row(row)?;
+                let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE user_id = $1 AND period = $2")
+                    .bind(user.as_str())
+                    .bind(&period)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let raw: Vec<(String, Option<String>, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+                    "SELECT kind, account, category, amount, rate, min_payment FROM snapshot_lines \
+                     WHERE snapshot_id = $1 ORDER BY line_no",
+                )
+                .bind(row.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let lines = raw
+                    .into_iter()
+                    .map(|(k, a, c, amount, r, m)| $crate::storage::sql::line_from_parts(&k, a, c, amount, r, m))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let summary = $crate::domain::SnapshotSummary::of_lines(&lines)?;
+                Ok(Some($crate::storage::StoredSnapshot { row, versions, lines, summary }))
+            }
+        }
+    };
+}
+
+pub(super) use impl_storage;
+
+/// The columns of a [`SnapshotRow`](super::SnapshotRow), joined with its file.
+pub(super) const SNAPSHOT_ROW_SELECT: &str = "SELECT s.id, s.user_id, s.period, s.version, s.is_current, f.file_name, \
+     s.line_count, s.total_income, s.total_expenses, s.net_worth, s.created_at \
+     FROM snapshots s JOIN ingested_files f ON f.id = s.file_id";
+
+pub(super) type SnapshotRowTuple = (
+    i64,
+    String,
+    String,
+    i64,
+    bool,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    chrono::DateTime<chrono::Utc>,
+);
+
+pub(super) fn snapshot_row(t: SnapshotRowTuple) -> anyhow::Result<super::SnapshotRow> {
+    let (
+        id,
+        user_id,
+        period,
+        version,
+        is_current,
+        file_name,
+        line_count,
+        income,
+        expenses,
+        net_worth,
+        created_at,
+    ) = t;
+    Ok(super::SnapshotRow {
+        id,
+        user_id: UserId::from_trusted(user_id),
+        period: parse_period(&period)?,
+        version,
+        is_current,
+        file_name,
+        line_count,
+        total_income: Money::from_cents(income),
+        total_expenses: Money::from_cents(expenses),
+        net_worth: Money::from_cents(net_worth),
+        created_at,
+    })
+}
