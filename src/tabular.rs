@@ -31,13 +31,24 @@ pub struct Problem {
     pub expected: String,
 }
 
+/// Every problem says what was expected; texts that already open with
+/// "expected " (as domain errors do) are taken without it, so the message
+/// reads the same whichever way it was phrased.
+fn expectation(text: impl Into<String>) -> String {
+    let text = text.into();
+    match text.strip_prefix("expected ") {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
 impl Problem {
     pub fn file(expected: impl Into<String>) -> Self {
         Problem {
             line: None,
             column: None,
             value: None,
-            expected: expected.into(),
+            expected: expectation(expected),
         }
     }
 
@@ -46,7 +57,7 @@ impl Problem {
             line: Some(line),
             column: None,
             value: None,
-            expected: expected.into(),
+            expected: expectation(expected),
         }
     }
 
@@ -55,7 +66,7 @@ impl Problem {
             line: Some(line),
             column: Some(column),
             value: Some(quote(value)),
-            expected: expected.into(),
+            expected: expectation(expected),
         }
     }
 }
@@ -82,7 +93,7 @@ impl fmt::Display for Problem {
         match &self.value {
             Some(v) if v == "\"\"" => write!(f, "empty; expected {}", self.expected),
             Some(v) => write!(f, "found {v}; expected {}", self.expected),
-            None => write!(f, "{}", self.expected),
+            None => write!(f, "expected {}", self.expected),
         }
     }
 }
@@ -397,7 +408,9 @@ mod tests {
         optional: &["c"],
     };
 
-    fn rows(text: &[u8]) -> Result<Vec<Result<(u64, Vec<String>), Problem>>, Vec<Problem>> {
+    type Rows = Vec<Result<(u64, Vec<String>), Problem>>;
+
+    fn rows(text: &[u8]) -> Result<Rows, Vec<Problem>> {
         let mut t = Table::open(text, &SPEC)?;
         let mut out = Vec::new();
         while let Some(r) = t.next_row() {

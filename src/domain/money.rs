@@ -16,9 +16,9 @@ pub struct Money(i64);
 /// Why a text is not a valid amount; the message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("an amount is required")]
+    #[error("expected an amount, like 1234.50")]
     Empty,
-    #[error("amounts may not be negative")]
+    #[error("expected an amount that is not negative (a debt is a positive balance of kind debt)")]
     Negative,
     #[error("expected a plain number without a currency sign, like 1234.50")]
     CurrencySign,

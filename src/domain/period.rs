@@ -17,7 +17,7 @@ pub struct PeriodError;
 
 impl Period {
     pub fn new(year: i32, month: u32) -> Option<Self> {
-        ((1900..=9999).contains(&year) && (1..=12).contains(&month)).then(|| Period {
+        ((1900..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Period {
             // Both bounded just above, so the narrowing casts cannot truncate.
             year: year as u16,
             month: month as u8,

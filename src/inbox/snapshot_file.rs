@@ -45,16 +45,21 @@ struct Parsed<'a> {
 /// Checks one row on its own; every problem goes to `problems`.
 fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<Parsed<'a>> {
     let mut fields = [""; 8];
-    let mut ok = true;
+    let mut readable = true;
     for (i, slot) in fields.iter_mut().enumerate() {
         match row.get(i) {
             Ok(v) => *slot = v,
             Err(p) => {
                 problems.extend([p]);
-                ok = false;
+                readable = false;
             }
         }
     }
+    if !readable {
+        // Judging the other fields against a placeholder would add false problems.
+        return None;
+    }
+    let mut ok = true;
     let field =
         |i: usize, expected: String| Problem::field(row.line, row.column(i), fields[i], expected);
     if let Err(e) = check_id(fields[USER]) {
@@ -363,7 +368,7 @@ mod tests {
             [
                 "line 2, column 2 (period): found \"2025-13\"; expected a month as YYYY-MM, like 2025-01",
                 "line 2, column 3 (kind): found \"loan\"; expected one of income, expense, savings, investment, asset, debt",
-                "line 2, column 6 (amount): found \"-5\"; expected amounts may not be negative",
+                "line 2, column 6 (amount): found \"-5\"; expected an amount that is not negative (a debt is a positive balance of kind debt)",
                 "line 3, column 1 (user_id): found \"u 2\"; expected a registered user id: expected only letters, digits and . _ - : @ (no spaces)",
             ]
         );
