@@ -37,6 +37,15 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 pub enum Command {
     /// Process the inbox once and exit: exit 0 if every file was stored, 1 if any failed, 2 on an operational error
     RunOnce,
+    /// Show goalkeeper at work on the sample data in fixtures/, in a folder of its own
+    Demo {
+        /// Folder for the demo's database and inbox (re-created on every run)
+        #[arg(long, default_value = "var/demo")]
+        dir: PathBuf,
+        /// Where the sample users.csv, inbox/ and invalid/ are
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+    },
     /// Validate the configuration and print it, secrets redacted
     CheckConfig,
     /// Print the commented example configuration (all defaults)

@@ -2,6 +2,7 @@
 //! problems the way people need them: file, line, column, value, expectation.
 //! Shared by the snapshot inbox and `users import`.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -161,7 +162,9 @@ impl HeaderSpec {
 
 /// A CSV file being read: its header mapped onto a [`HeaderSpec`].
 pub struct Table<R: Read> {
-    reader: csv::Reader<BufReader<R>>,
+    reader: csv::Reader<BufReader<LineCounter<R>>>,
+    /// Bytes skipped before the CSV reader saw any (a byte order mark).
+    skipped: u64,
     /// For each spec column (required, then optional), its index in the file.
     index: Vec<Option<usize>>,
     names: Vec<String>,
@@ -221,7 +224,8 @@ impl<R: Read> Table<R> {
     /// Reads the header. A file that cannot be read as this kind of table
     /// (empty, UTF-16, wrong columns) gives every problem with its header.
     pub fn open(input: R, spec: &HeaderSpec) -> Result<Self, Vec<Problem>> {
-        let mut buffered = BufReader::with_capacity(256 * 1024, input);
+        let mut buffered = BufReader::with_capacity(256 * 1024, LineCounter::new(input));
+        let mut skipped = 0;
         let head = buffered
             .fill_buf()
             .map_err(|e| vec![Problem::file(format!("a readable file ({e})"))])?;
@@ -232,6 +236,7 @@ impl<R: Read> Table<R> {
         }
         if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
             buffered.consume(3);
+            skipped = 3;
         }
         let header_line_has_nul = buffered
             .fill_buf()
@@ -309,6 +314,7 @@ impl<R: Read> Table<R> {
         if problems.is_empty() {
             Ok(Table {
                 reader,
+                skipped,
                 index,
                 names,
                 record: csv::ByteRecord::new(),
@@ -325,7 +331,22 @@ impl<R: Read> Table<R> {
             Ok(false) => None,
             Err(e) => Some(Err(csv_problem(&e))),
             Ok(true) => {
-                let line = self.record.position().map_or(0, csv::Position::line);
+                // csv's positions do not count skipped blank lines, so count
+                // newlines ourselves: the line of the record's last byte, less
+                // the newlines inside its (quoted) fields, is where it starts.
+                let end = self.reader.position().byte() + self.skipped;
+                let last = self
+                    .reader
+                    .get_mut()
+                    .get_mut()
+                    .line_at(end.saturating_sub(1));
+                let inside = self
+                    .record
+                    .as_slice()
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64;
+                let line = last.saturating_sub(inside).max(1);
                 if self.record.len() != self.names.len() {
                     return Some(Err(Problem::line(
                         line,
@@ -348,7 +369,52 @@ impl<R: Read> Table<R> {
 
     /// The underlying reader, once the table has been read to the end.
     pub fn into_inner(self) -> R {
-        self.reader.into_inner().into_inner()
+        self.reader.into_inner().into_inner().inner
+    }
+}
+
+/// Counts lines by remembering where the newlines are in what has been read
+/// but not yet asked about: memory is bounded by the read-ahead, not the file.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    ahead: VecDeque<u64>,
+    behind: u64,
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            ahead: VecDeque::new(),
+            behind: 0,
+        }
+    }
+
+    /// The 1-based line of the byte at `offset`. Offsets must not decrease.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&nl| nl < offset) {
+            self.ahead.pop_front();
+            self.behind += 1;
+        }
+        self.behind + 1
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let start = self.offset;
+        self.ahead.extend(
+            buf[..n]
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| start + i as u64),
+        );
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
@@ -430,6 +496,20 @@ mod tests {
     fn columns_may_come_in_any_order_and_optional_ones_may_be_absent() {
         let got = rows(b"b,a\n2,1\n").unwrap();
         assert_eq!(got, [Ok((2, vec!["1".into(), "2".into(), String::new()]))]);
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_line_numbers_stay_true() {
+        let got = rows(b"a,b\n\n1,2\n\n\n3,4\n").unwrap();
+        let lines: Vec<u64> = got.into_iter().map(|r| r.unwrap().0).collect();
+        assert_eq!(lines, [3, 6]);
+        let got = rows(b"\xEF\xBB\xBFa,b\r\n\r\n1,\"two\nlines\"\r\n3,4\r\n").unwrap();
+        let lines: Vec<u64> = got.into_iter().map(|r| r.unwrap().0).collect();
+        assert_eq!(
+            lines,
+            [3, 5],
+            "a quoted field may span lines; CRLF counts once"
+        );
     }
 
     #[test]

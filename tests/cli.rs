@@ -527,3 +527,74 @@ fn the_inbox_runs_on_postgresql_too() {
     );
     rt.block_on(schema.drop());
 }
+
+#[test]
+fn the_demo_tells_the_whole_story_and_can_run_again() {
+    let sb = Sandbox::new();
+    let fixtures = repo_path("fixtures");
+    let args = [
+        "demo",
+        "--dir",
+        "demo",
+        "--fixtures",
+        fixtures.to_str().unwrap(),
+    ];
+    for _ in 0..2 {
+        let out = sb.run_ok(&args, 0);
+        assert!(
+            out.stdout.contains("inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 1 failed"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("ben's June 2025 is version 2 of 2"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains("line 5, column 6 (amount): found \"1,234.50\""),
+            "{}",
+            out.stdout
+        );
+    }
+    // The demo keeps to its folder: the configured database was never created.
+    assert!(!sb.path("gk.db").exists());
+}
+
+#[test]
+fn the_demo_never_wipes_a_folder_that_is_not_its_own() {
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.path("precious")).unwrap();
+    fs::write(sb.path("precious/keep.txt"), "mine").unwrap();
+    let fixtures = repo_path("fixtures");
+    let out = sb.run_ok(
+        &[
+            "demo",
+            "--dir",
+            "precious",
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        out.stderr.contains("is not a goalkeeper demo folder"),
+        "{}",
+        out.stderr
+    );
+    assert!(sb.path("precious/keep.txt").exists());
+}
+
+#[test]
+fn a_file_with_only_a_header_is_processed_and_stores_nothing() {
+    let sb = Sandbox::new();
+    sb.drop_file("empty-month.csv", HEADER);
+    let out = sb.run_ok(&["--run-once"], 0);
+    assert!(
+        out.stdout.contains("1 files processed, 0 snapshots stored"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(names_in(&sb.processed()), ["empty-month.csv"]);
+}

@@ -160,7 +160,9 @@ fn a_month_that_does_not_exist_is_rejected_at_its_line_and_column() {
 fn a_negative_amount_is_rejected_at_its_line_and_column() {
     assert_rejected_with(
         "negative_amount.csv",
-        &["line 5, column 6 (amount): found \"-95.40\"; expected an amount that is not negative (a debt is a positive balance of kind debt)"],
+        &[
+            "line 5, column 6 (amount): found \"-95.40\"; expected an amount that is not negative (a debt is a positive balance of kind debt)",
+        ],
     );
 }
 

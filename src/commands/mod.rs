@@ -3,6 +3,7 @@
 //! import row), 2 operational error (configuration, database, file system).
 
 mod config_cmd;
+mod demo;
 mod output;
 mod run_once;
 mod snapshots;
@@ -61,9 +62,16 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
             anyhow::bail!("no command given: use --run-once or one of the commands above");
         }
     };
-    if let Command::DefaultConfig = command {
-        print!("{}", config::EXAMPLE_TOML);
-        return Ok(Exit::Ok);
+    match command {
+        Command::DefaultConfig => {
+            print!("{}", config::EXAMPLE_TOML);
+            return Ok(Exit::Ok);
+        }
+        Command::Demo { dir, fixtures } => {
+            let clock = cli.now.map_or(Clock::System, Clock::Fixed);
+            return demo::run(&dir, &fixtures, clock).await;
+        }
+        _ => {}
     }
     let loaded = config::load(cli.config.as_deref())?;
     let env = Env {
@@ -73,7 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     };
     match command {
         Command::CheckConfig => config_cmd::check(&env),
-        Command::DefaultConfig => Ok(Exit::Ok),
+        Command::DefaultConfig | Command::Demo { .. } => Ok(Exit::Ok),
         Command::Migrate => {
             crate::with_storage!(&env.settings.database.url, |store| open(&store).await.map(
                 |()| {

@@ -1,0 +1,153 @@
+//! Crash safety: `kill -9` a real `goalkeeper --run-once` at different points
+//! of its run, check that every file is either untouched and unstored, or
+//! stored (and moved, or still waiting to be moved), then re-run it and check
+//! that everything is stored exactly once.
+
+mod common;
+
+use common::{Sandbox, names_in};
+use std::collections::HashMap;
+use std::time::Instant;
+
+const FILES: usize = 6;
+const USERS: usize = 800;
+const HEADER: &str = "user_id,period,kind,account,category,amount,rate,min_payment\n";
+
+fn file_name(i: usize) -> String {
+    format!("snapshots-2025-{:02}.csv", i + 1)
+}
+
+/// A sandbox with USERS registered and FILES monthly files waiting in its inbox.
+fn prepared() -> Sandbox {
+    let sb = Sandbox::new();
+    let mut users = String::from("user_id,email,display_name,timezone\n");
+    for u in 0..USERS {
+        users.push_str(&format!("u{u:05},u{u:05}@example.org,,UTC\n"));
+    }
+    std::fs::write(sb.path("users.csv"), users).unwrap();
+    sb.run_ok(&["users", "import", "users.csv"], 0);
+    for f in 0..FILES {
+        let mut body = String::from(HEADER);
+        for u in 0..USERS {
+            let p = format!("2025-{:02}", f + 1);
+            body.push_str(&format!(
+                "u{u:05},{p},income,,salary,{}.{:02},,\n",
+                4000 + u,
+                f
+            ));
+            for (c, amount) in [
+                ("housing", 1500),
+                ("groceries", 400),
+                ("transport", 150),
+                ("utilities", 120),
+            ] {
+                body.push_str(&format!("u{u:05},{p},expense,,{c},{amount}.00,,\n"));
+            }
+            body.push_str(&format!(
+                "u{u:05},{p},savings,efund,emergency_fund,{}.00,4.1,\n",
+                1000 + 100 * f
+            ));
+            body.push_str(&format!(
+                "u{u:05},{p},investment,401k,retirement,{}.00,7,\n",
+                20000 + u
+            ));
+            body.push_str(&format!(
+                "u{u:05},{p},debt,card,credit_card,{}.00,21.9,25\n",
+                5000 - 100 * f
+            ));
+        }
+        sb.drop_file(&file_name(f), body);
+    }
+    sb
+}
+
+/// Snapshots per source file, and the highest version seen.
+fn stored(sb: &Sandbox) -> (HashMap<String, usize>, i64) {
+    let mut per_file = HashMap::new();
+    let mut max_version = 0;
+    for s in sb.snapshots_json().as_array().unwrap() {
+        *per_file
+            .entry(s["file_name"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+        max_version = max_version.max(s["version"].as_i64().unwrap());
+    }
+    (per_file, max_version)
+}
+
+/// What must hold at any moment, crash or not. Returns how many files are done.
+fn check_invariants(sb: &Sandbox, when: &str) -> usize {
+    let inbox = names_in(&sb.inbox());
+    let processed = names_in(&sb.processed());
+    assert!(names_in(&sb.failed()).is_empty(), "{when}: a file failed");
+    let (per_file, max_version) = stored(sb);
+    assert!(max_version <= 1, "{when}: a file was stored twice");
+    for f in 0..FILES {
+        let name = file_name(f);
+        let waiting = inbox.contains(&name);
+        let moved = processed.contains(&name);
+        assert!(
+            waiting ^ moved,
+            "{when}: {name} is in the inbox: {waiting}, processed: {moved}"
+        );
+        let snapshots = per_file.get(&name).copied().unwrap_or(0);
+        assert!(
+            snapshots == 0 || snapshots == USERS,
+            "{when}: {name} is half stored ({snapshots} snapshots)"
+        );
+        assert!(
+            !moved || snapshots == USERS,
+            "{when}: {name} was moved but not stored"
+        );
+    }
+    assert_eq!(
+        processed.len(),
+        processed
+            .iter()
+            .filter(|n| n.starts_with("snapshots-"))
+            .count()
+    );
+    processed.len()
+}
+
+#[test]
+fn a_run_killed_at_any_point_loses_nothing_and_stores_nothing_twice() {
+    // How long an uninterrupted run takes here, to spread the kills over it.
+    let reference = prepared();
+    let started = Instant::now();
+    reference.run_ok(&["--run-once"], 0);
+    let full = started.elapsed();
+    assert_eq!(
+        check_invariants(&reference, "after an uninterrupted run"),
+        FILES
+    );
+
+    let mut landed_midway = 0;
+    for tenth in [1, 2, 3, 4, 5, 6, 7, 8, 9] {
+        let sb = prepared();
+        let delay = full.mul_f64(f64::from(tenth) / 10.0);
+        let mut child = sb.command(&["--run-once"]).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL; it may have finished already
+        child.wait().unwrap();
+        let done = check_invariants(&sb, &format!("after a kill at {delay:?}"));
+        eprintln!("kill at {delay:?} of {full:?}: {done} of {FILES} files done");
+        if done < FILES {
+            landed_midway += 1;
+        }
+        // A second kill during the recovery run, then a run to the end.
+        let mut child = sb.command(&["--run-once"]).spawn().unwrap();
+        std::thread::sleep(delay / 2);
+        let _ = child.kill();
+        child.wait().unwrap();
+        check_invariants(&sb, "after a kill during recovery");
+        sb.run_ok(&["--run-once"], 0);
+        assert_eq!(check_invariants(&sb, "after recovery"), FILES);
+        let (per_file, _) = stored(&sb);
+        assert_eq!(per_file.values().sum::<usize>(), FILES * USERS);
+    }
+    // The kills must really have interrupted work, or this test proves nothing.
+    assert!(
+        landed_midway >= 3,
+        "only {landed_midway} of 9 kills interrupted a run of {full:?}"
+    );
+}
