@@ -292,7 +292,13 @@ impl<R: Read> LineSource for Replay<R> {
             };
             let row = row.map_err(changed)?;
             let mut problems: Vec<Problem> = Vec::new();
-            let parsed = parse_row(&row, &mut problems).ok_or_else(|| changed(&problems[0]))?;
+            let parsed = parse_row(&row, &mut problems).ok_or_else(|| {
+                changed(
+                    problems
+                        .first()
+                        .map_or_else(|| "a line no longer reads".to_owned(), ToString::to_string),
+                )
+            })?;
             let snapshot = self
                 .keys
                 .get(parsed.user, parsed.period)
