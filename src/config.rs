@@ -55,25 +55,16 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
     let file = match explicit {
         Some(path) => {
             if !path.is_file() {
-                bail!(
-                    "configuration file {} does not exist or is not a file",
-                    path.display()
-                );
+                bail!("configuration file {} does not exist or is not a file", path.display());
             }
             Some(path.to_path_buf())
         }
-        None => DEFAULT_PATHS
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file()),
+        None => DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file()),
     };
-    let mut builder = config::Config::builder().add_source(config::File::from_str(
-        EXAMPLE_TOML,
-        config::FileFormat::Toml,
-    ));
+    let mut builder =
+        config::Config::builder().add_source(config::File::from_str(EXAMPLE_TOML, config::FileFormat::Toml));
     if let Some(path) = &file {
-        builder =
-            builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
     }
     builder = builder.add_source(
         config::Environment::with_prefix("GOALKEEPER")
@@ -82,17 +73,12 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
             .try_parsing(true),
     );
     let merged = builder.build().map_err(|e| describe(e, file.as_deref()))?;
-    let settings: Settings = merged
-        .try_deserialize()
-        .map_err(|e| describe(e, file.as_deref()))?;
+    let settings: Settings = merged.try_deserialize().map_err(|e| describe(e, file.as_deref()))?;
     Ok(Loaded { settings, file })
 }
 
 fn describe(e: config::ConfigError, file: Option<&Path>) -> anyhow::Error {
-    let source = file.map_or_else(
-        || "defaults and environment".to_owned(),
-        |f| f.display().to_string(),
-    );
+    let source = file.map_or_else(|| "defaults and environment".to_owned(), |f| f.display().to_string());
     anyhow::anyhow!("invalid configuration ({source}): {e}")
 }
 
@@ -111,10 +97,7 @@ impl Settings {
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             problems.push(format!(
                 "database.url: expected sqlite://PATH or postgres://USER@HOST/DB, found {:?}",
                 redact_url(url)
@@ -135,10 +118,7 @@ impl Settings {
             if dir.as_os_str().is_empty() {
                 problems.push(format!("{key}: a folder is required"));
             } else if dir.exists() && !dir.is_dir() {
-                problems.push(format!(
-                    "{key}: {} exists but is not a folder",
-                    dir.display()
-                ));
+                problems.push(format!("{key}: {} exists but is not a folder", dir.display()));
             } else if !dir.exists() && nearest_existing_ancestor(dir).is_none_or(|a| !a.is_dir()) {
                 problems.push(format!(
                     "{key}: {} cannot be created: no parent folder exists",
@@ -147,9 +127,7 @@ impl Settings {
             }
         }
         if self.inbox.processed_dir == self.inbox.dir || self.inbox.failed_dir == self.inbox.dir {
-            problems.push(
-                "inbox.processed_dir and inbox.failed_dir must differ from inbox.dir".to_owned(),
-            );
+            problems.push("inbox.processed_dir and inbox.failed_dir must differ from inbox.dir".to_owned());
         }
         if self.inbox.processed_dir == self.inbox.failed_dir {
             problems.push("inbox.processed_dir and inbox.failed_dir must differ".to_owned());
@@ -185,9 +163,7 @@ pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest_start + i);
+        let authority_end = out[rest_start..].find(['/', '?']).map_or(out.len(), |i| rest_start + i);
         if let Some(at) = out[rest_start..authority_end].rfind('@') {
             let userinfo = &out[rest_start..rest_start + at];
             if let Some(colon) = userinfo.find(':') {
@@ -224,10 +200,7 @@ mod tests {
             redact_url("postgres://db/gk?user=a&password=x"),
             "postgres://db/gk?user=a&password=***"
         );
-        assert_eq!(
-            redact_url("sqlite://var/goalkeeper.db"),
-            "sqlite://var/goalkeeper.db"
-        );
+        assert_eq!(redact_url("sqlite://var/goalkeeper.db"), "sqlite://var/goalkeeper.db");
     }
 
     #[test]

@@ -197,8 +197,7 @@ impl<'a> Row<'a> {
         };
         let bytes = self.record.get(at).unwrap_or_default();
         if bytes.len() > MAX_FIELD_BYTES {
-            let shown =
-                String::from_utf8_lossy(&bytes[..MAX_QUOTED_CHARS.min(bytes.len())]).into_owned();
+            let shown = String::from_utf8_lossy(&bytes[..MAX_QUOTED_CHARS.min(bytes.len())]).into_owned();
             return Err(Problem::field(
                 self.line,
                 self.column(i),
@@ -209,14 +208,8 @@ impl<'a> Row<'a> {
                 ),
             ));
         }
-        std::str::from_utf8(bytes).map_err(|_| {
-            Problem::field(
-                self.line,
-                self.column(i),
-                &String::from_utf8_lossy(bytes),
-                "UTF-8 text",
-            )
-        })
+        std::str::from_utf8(bytes)
+            .map_err(|_| Problem::field(self.line, self.column(i), &String::from_utf8_lossy(bytes), "UTF-8 text"))
     }
 }
 
@@ -287,27 +280,16 @@ impl<R: Read> Table<R> {
                     format!("a column name, one of {}", spec.describe()),
                 ));
             } else if names.iter().any(|n| n == name) {
-                problems.push(Problem::field(
-                    1,
-                    column(name),
-                    name,
-                    "each column named once",
-                ));
+                problems.push(Problem::field(1, column(name), name, "each column named once"));
             }
             names.push(name.to_owned());
         }
-        let index: Vec<Option<usize>> = spec
-            .all()
-            .map(|want| names.iter().position(|n| n == want))
-            .collect();
+        let index: Vec<Option<usize>> = spec.all().map(|want| names.iter().position(|n| n == want)).collect();
         for (want, at) in spec.required.iter().zip(&index) {
             if at.is_none() {
                 problems.push(Problem::line(
                     1,
-                    format!(
-                        "a column named {want} in the header (it has: {})",
-                        names.join(",")
-                    ),
+                    format!("a column named {want} in the header (it has: {})", names.join(",")),
                 ));
             }
         }
@@ -335,17 +317,8 @@ impl<R: Read> Table<R> {
                 // newlines ourselves: the line of the record's last byte, less
                 // the newlines inside its (quoted) fields, is where it starts.
                 let end = self.reader.position().byte() + self.skipped;
-                let last = self
-                    .reader
-                    .get_mut()
-                    .get_mut()
-                    .line_at(end.saturating_sub(1));
-                let inside = self
-                    .record
-                    .as_slice()
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count() as u64;
+                let last = self.reader.get_mut().get_mut().line_at(end.saturating_sub(1));
+                let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
                 let line = last.saturating_sub(inside).max(1);
                 if self.record.len() != self.names.len() {
                     return Some(Err(Problem::line(
@@ -505,11 +478,7 @@ mod tests {
         assert_eq!(lines, [3, 6]);
         let got = rows(b"\xEF\xBB\xBFa,b\r\n\r\n1,\"two\nlines\"\r\n3,4\r\n").unwrap();
         let lines: Vec<u64> = got.into_iter().map(|r| r.unwrap().0).collect();
-        assert_eq!(
-            lines,
-            [3, 5],
-            "a quoted field may span lines; CRLF counts once"
-        );
+        assert_eq!(lines, [3, 5], "a quoted field may span lines; CRLF counts once");
     }
 
     #[test]
@@ -539,11 +508,7 @@ mod tests {
                 .to_string()
                 .contains("UTF-16")
         );
-        assert!(
-            rows(b"a\x00,\x00b\x00\n").unwrap_err()[0]
-                .to_string()
-                .contains("NUL")
-        );
+        assert!(rows(b"a\x00,\x00b\x00\n").unwrap_err()[0].to_string().contains("NUL"));
         assert!(
             rows(b"").unwrap_err()[0]
                 .to_string()

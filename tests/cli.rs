@@ -17,11 +17,7 @@ fn the_sample_inbox_is_stored_with_its_correction_and_duplicate_recognised() {
         out.stdout.trim(),
         "inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 0 failed"
     );
-    assert!(
-        names_in(&sb.inbox())
-            .iter()
-            .all(|n| n == "processed" || n == "failed")
-    );
+    assert!(names_in(&sb.inbox()).iter().all(|n| n == "processed" || n == "failed"));
     assert_eq!(names_in(&sb.processed()).len(), 15);
     let show = sb.run_ok(&["snapshots", "show", "ben", "2025-06", "--json"], 0);
     let snap: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
@@ -31,11 +27,7 @@ fn the_sample_inbox_is_stored_with_its_correction_and_duplicate_recognised() {
     assert_eq!(snap["summary"]["total_income"], "8994.23");
     // Run again: nothing left to do, nothing stored twice.
     let again = sb.run_ok(&["run-once"], 0);
-    assert!(
-        again
-            .stdout
-            .contains("0 files processed, 0 snapshots stored")
-    );
+    assert!(again.stdout.contains("0 files processed, 0 snapshots stored"));
     assert_eq!(sb.snapshots_json().as_array().unwrap().len(), 53);
 }
 
@@ -51,11 +43,8 @@ fn a_snapshot_shows_totals_by_category_and_account() {
         ),
     );
     sb.run_ok(&["--run-once"], 0);
-    let snap: serde_json::Value = serde_json::from_str(
-        &sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0)
-            .stdout,
-    )
-    .unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(&sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0).stdout).unwrap();
     let s = &snap["summary"];
     assert_eq!(s["total_income"], "5000.00");
     assert_eq!(s["total_expenses"], "1600.50");
@@ -67,13 +56,8 @@ fn a_snapshot_shows_totals_by_category_and_account() {
     assert_eq!(s["by_category"][1]["total"], "1600.50");
     assert_eq!(s["by_account"][1]["account"], "card");
     assert_eq!(s["by_account"][1]["rate"], "21.9");
-    let text = sb
-        .run_ok(&["snapshots", "show", "ana", "2025-01"], 0)
-        .stdout;
-    assert!(
-        text.contains("Savings rate") && text.contains("68.0 %"),
-        "{text}"
-    );
+    let text = sb.run_ok(&["snapshots", "show", "ana", "2025-01"], 0).stdout;
+    assert!(text.contains("Savings rate") && text.contains("68.0 %"), "{text}");
     assert!(text.contains("9,800.00"), "{text}");
 }
 
@@ -81,16 +65,10 @@ fn a_snapshot_shows_totals_by_category_and_account() {
 fn a_snapshot_without_income_shows_no_savings_rate() {
     let sb = Sandbox::new();
     sb.register_sample_users();
-    sb.drop_file(
-        "x.csv",
-        format!("{HEADER}ana,2025-01,expense,,housing,10,,\n"),
-    );
+    sb.drop_file("x.csv", format!("{HEADER}ana,2025-01,expense,,housing,10,,\n"));
     sb.run_ok(&["--run-once"], 0);
-    let snap: serde_json::Value = serde_json::from_str(
-        &sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0)
-            .stdout,
-    )
-    .unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(&sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0).stdout).unwrap();
     assert!(snap["summary"]["savings_rate"].is_null());
 }
 
@@ -115,21 +93,12 @@ fn a_symlink_is_moved_aside_and_never_followed() {
     let sb = Sandbox::new();
     sb.register_sample_users();
     let outside = sb.path("outside.csv");
-    fs::write(
-        &outside,
-        format!("{HEADER}ana,2025-01,income,,salary,1,,\n"),
-    )
-    .unwrap();
+    fs::write(&outside, format!("{HEADER}ana,2025-01,income,,salary,1,,\n")).unwrap();
     fs::create_dir_all(sb.inbox()).unwrap();
     std::os::unix::fs::symlink(&outside, sb.inbox().join("link.csv")).unwrap();
     sb.run_ok(&["--run-once"], 1);
     let moved = sb.failed().join("link.csv");
-    assert!(
-        fs::symlink_metadata(&moved)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    assert!(fs::symlink_metadata(&moved).unwrap().file_type().is_symlink());
     let errors = fs::read_to_string(sb.failed().join("link.csv.errors.txt")).unwrap();
     assert!(errors.contains("symbolic link"), "{errors}");
     assert!(outside.exists());
@@ -154,10 +123,7 @@ fn a_fifo_is_moved_aside_without_blocking() {
 fn a_file_over_the_size_limit_fails_with_a_clear_error() {
     let sb = Sandbox::new();
     sb.register_sample_users();
-    sb.drop_file(
-        "big.csv",
-        format!("{HEADER}ana,2025-01,income,,salary,1,,\n"),
-    );
+    sb.drop_file("big.csv", format!("{HEADER}ana,2025-01,income,,salary,1,,\n"));
     let out = sb
         .command(&["--run-once"])
         .env("GOALKEEPER__INBOX__MAX_FILE_BYTES", "40")
@@ -166,9 +132,7 @@ fn a_file_over_the_size_limit_fails_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     let errors = fs::read_to_string(sb.failed().join("big.csv.errors.txt")).unwrap();
     assert!(
-        errors.contains(
-            "a file of at most 40 bytes (inbox.max_file_bytes), but this one has 92 bytes"
-        ),
+        errors.contains("a file of at most 40 bytes (inbox.max_file_bytes), but this one has 92 bytes"),
         "{errors}"
     );
 }
@@ -197,18 +161,12 @@ fn content_already_stored_is_recognised_and_moved_without_storing_it_again() {
 fn a_failed_file_is_all_or_nothing_and_the_good_ones_still_go_through() {
     let sb = Sandbox::new();
     sb.register_sample_users();
-    sb.drop_file(
-        "1-good.csv",
-        format!("{HEADER}ana,2025-01,income,,salary,1,,\n"),
-    );
+    sb.drop_file("1-good.csv", format!("{HEADER}ana,2025-01,income,,salary,1,,\n"));
     sb.drop_file(
         "2-bad.csv",
         format!("{HEADER}ben,2025-01,income,,salary,1,,\nben,2025-02,income,,salary,x,,\n"),
     );
-    sb.drop_file(
-        "3-good.csv",
-        format!("{HEADER}chen,2025-01,income,,salary,1,,\n"),
-    );
+    sb.drop_file("3-good.csv", format!("{HEADER}chen,2025-01,income,,salary,1,,\n"));
     let out = sb.run_ok(&["--run-once"], 1);
     assert_eq!(
         out.stdout.trim(),
@@ -225,15 +183,10 @@ fn a_failed_file_is_all_or_nothing_and_the_good_ones_still_go_through() {
     assert_eq!(users, ["ana", "chen"]);
     let errors = fs::read_to_string(sb.failed().join("2-bad.csv.errors.txt")).unwrap();
     assert!(
-        errors.starts_with(
-            "goalkeeper rejected 2-bad.csv: 1 problem. Nothing from this file was stored."
-        ),
+        errors.starts_with("goalkeeper rejected 2-bad.csv: 1 problem. Nothing from this file was stored."),
         "{errors}"
     );
-    assert!(
-        errors.contains("line 3, column 6 (amount): found \"x\""),
-        "{errors}"
-    );
+    assert!(errors.contains("line 3, column 6 (amount): found \"x\""), "{errors}");
 }
 
 #[test]
@@ -247,36 +200,22 @@ fn the_errors_file_lists_the_first_hundred_problems_and_counts_the_rest() {
     sb.drop_file("many.csv", body);
     sb.run_ok(&["--run-once"], 1);
     let errors = fs::read_to_string(sb.failed().join("many.csv.errors.txt")).unwrap();
-    assert_eq!(
-        errors.lines().filter(|l| l.starts_with("line ")).count(),
-        100
-    );
+    assert_eq!(errors.lines().filter(|l| l.starts_with("line ")).count(), 100);
     assert!(errors.contains("line 101, column 6 (amount)"));
-    assert!(
-        errors.trim_end().ends_with("... and 150 more problems"),
-        "{errors}"
-    );
+    assert!(errors.trim_end().ends_with("... and 150 more problems"), "{errors}");
 }
 
 #[test]
 fn unknown_users_are_created_when_the_operator_allows_it() {
     let sb = Sandbox::new();
-    sb.drop_file(
-        "new.csv",
-        format!("{HEADER}stranger,2025-01,income,,salary,1,,\n"),
-    );
+    sb.drop_file("new.csv", format!("{HEADER}stranger,2025-01,income,,salary,1,,\n"));
     let out = sb
         .command(&["--run-once"])
         .env("GOALKEEPER__INBOX__AUTO_CREATE_USERS", "true")
         .env("GOALKEEPER__DEFAULTS__TIMEZONE", "Europe/Paris")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let users = sb.run_ok(&["users", "list", "--json"], 0).stdout;
     let users: serde_json::Value = serde_json::from_str(&users).unwrap();
     assert_eq!(
@@ -308,11 +247,7 @@ fn the_clock_can_be_set_from_the_command_line_or_the_environment() {
     assert_eq!(created, ["2026-04-01T00:00:00Z", "2026-03-01T08:30:00Z"]);
     let bad = sb.run(&["--now", "tomorrow", "--run-once"]);
     assert_eq!(bad.code, Some(2));
-    assert!(
-        bad.stderr.contains("expected an RFC 3339 instant"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("expected an RFC 3339 instant"), "{}", bad.stderr);
 }
 
 #[test]
@@ -364,8 +299,7 @@ fn users_are_validated_added_once_and_imported_all_or_nothing() {
         bad.stderr
     );
     assert!(
-        bad.stderr
-            .contains("--timezone: expected an IANA time zone"),
+        bad.stderr.contains("--timezone: expected an IANA time zone"),
         "{}",
         bad.stderr
     );
@@ -384,25 +318,15 @@ fn users_are_validated_added_once_and_imported_all_or_nothing() {
         ],
         0,
     );
-    let again = sb.run_ok(
-        &[
-            "users",
-            "add",
-            "--id",
-            "ana",
-            "--email",
-            "other@example.org",
-        ],
-        1,
-    );
-    assert!(
-        again.stderr.contains("user ana already exists"),
-        "{}",
-        again.stderr
-    );
+    let again = sb.run_ok(&["users", "add", "--id", "ana", "--email", "other@example.org"], 1);
+    assert!(again.stderr.contains("user ana already exists"), "{}", again.stderr);
 
     let file = sb.path("users.csv");
-    fs::write(&file, "user_id,email,display_name,timezone\nben,ben@example.org,,\ncara,bad-email,,\ndan,d@example.org,,Mars/Base\n").unwrap();
+    fs::write(
+        &file,
+        "user_id,email,display_name,timezone\nben,ben@example.org,,\ncara,bad-email,,\ndan,d@example.org,,Mars/Base\n",
+    )
+    .unwrap();
     let out = sb.run_ok(&["users", "import", file.to_str().unwrap()], 1);
     assert!(
         out.stderr
@@ -416,15 +340,15 @@ fn users_are_validated_added_once_and_imported_all_or_nothing() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("nothing imported (2 problems)"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("nothing imported (2 problems)"), "{}", out.stderr);
     let list = sb.run_ok(&["users", "list"], 0).stdout;
     assert!(!list.contains("ben"), "{list}");
 
-    fs::write(&file, "user_id,email,display_name,timezone\nben,ben@example.org,,\nana,ana@new.example.org,Ana L.,\n").unwrap();
+    fs::write(
+        &file,
+        "user_id,email,display_name,timezone\nben,ben@example.org,,\nana,ana@new.example.org,Ana L.,\n",
+    )
+    .unwrap();
     let out = sb.run_ok(&["users", "import", file.to_str().unwrap()], 0);
     assert!(
         out.stdout.contains("imported 2 users") && out.stdout.contains("(1 created, 1 updated)"),
@@ -443,8 +367,7 @@ fn check_config_prints_the_effective_settings_with_secrets_redacted() {
     let sb = Sandbox::with_database("postgres://gk:hunter2@db.internal/gk");
     let out = sb.run_ok(&["check-config"], 0);
     assert!(
-        out.stdout
-            .contains("url = \"postgres://gk:***@db.internal/gk\""),
+        out.stdout.contains("url = \"postgres://gk:***@db.internal/gk\""),
         "{}",
         out.stdout
     );
@@ -465,10 +388,7 @@ fn check_config_prints_the_effective_settings_with_secrets_redacted() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("defaults.timezone: \"Mars/Base\" is not an IANA time zone")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("defaults.timezone: \"Mars/Base\" is not an IANA time zone"));
 }
 
 #[test]
@@ -486,10 +406,7 @@ fn the_config_file_layers_under_the_environment() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("configuration from config/goalkeeper.toml"),
-        "{text}"
-    );
+    assert!(text.contains("configuration from config/goalkeeper.toml"), "{text}");
     assert!(text.contains("max_file_bytes = 1234"), "{text}");
     assert!(text.contains("timezone = \"Europe/Oslo\""), "{text}");
 }
@@ -520,11 +437,7 @@ fn the_inbox_runs_on_postgresql_too() {
         "inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 0 failed"
     );
     let show = sb.run_ok(&["snapshots", "show", "ben", "2025-06", "--json"], 0);
-    assert!(
-        show.stdout.contains("\"total_income\": \"8994.23\""),
-        "{}",
-        show.stdout
-    );
+    assert!(show.stdout.contains("\"total_income\": \"8994.23\""), "{}", show.stdout);
     rt.block_on(schema.drop());
 }
 
@@ -532,17 +445,12 @@ fn the_inbox_runs_on_postgresql_too() {
 fn the_demo_tells_the_whole_story_and_can_run_again() {
     let sb = Sandbox::new();
     let fixtures = repo_path("fixtures");
-    let args = [
-        "demo",
-        "--dir",
-        "demo",
-        "--fixtures",
-        fixtures.to_str().unwrap(),
-    ];
+    let args = ["demo", "--dir", "demo", "--fixtures", fixtures.to_str().unwrap()];
     for _ in 0..2 {
         let out = sb.run_ok(&args, 0);
         assert!(
-            out.stdout.contains("inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 1 failed"),
+            out.stdout
+                .contains("inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 1 failed"),
             "{}",
             out.stdout
         );
@@ -552,8 +460,7 @@ fn the_demo_tells_the_whole_story_and_can_run_again() {
             out.stdout
         );
         assert!(
-            out.stdout
-                .contains("line 5, column 6 (amount): found \"1,234.50\""),
+            out.stdout.contains("line 5, column 6 (amount): found \"1,234.50\""),
             "{}",
             out.stdout
         );
@@ -569,20 +476,10 @@ fn the_demo_never_wipes_a_folder_that_is_not_its_own() {
     fs::write(sb.path("precious/keep.txt"), "mine").unwrap();
     let fixtures = repo_path("fixtures");
     let out = sb.run_ok(
-        &[
-            "demo",
-            "--dir",
-            "precious",
-            "--fixtures",
-            fixtures.to_str().unwrap(),
-        ],
+        &["demo", "--dir", "precious", "--fixtures", fixtures.to_str().unwrap()],
         2,
     );
-    assert!(
-        out.stderr.contains("is not a goalkeeper demo folder"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("is not a goalkeeper demo folder"), "{}", out.stderr);
     assert!(sb.path("precious/keep.txt").exists());
 }
 

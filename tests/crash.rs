@@ -30,11 +30,7 @@ fn prepared() -> Sandbox {
         let mut body = String::from(HEADER);
         for u in 0..USERS {
             let p = format!("2025-{:02}", f + 1);
-            body.push_str(&format!(
-                "u{u:05},{p},income,,salary,{}.{:02},,\n",
-                4000 + u,
-                f
-            ));
+            body.push_str(&format!("u{u:05},{p},income,,salary,{}.{:02},,\n", 4000 + u, f));
             for (c, amount) in [
                 ("housing", 1500),
                 ("groceries", 400),
@@ -47,10 +43,7 @@ fn prepared() -> Sandbox {
                 "u{u:05},{p},savings,efund,emergency_fund,{}.00,4.1,\n",
                 1000 + 100 * f
             ));
-            body.push_str(&format!(
-                "u{u:05},{p},investment,401k,retirement,{}.00,7,\n",
-                20000 + u
-            ));
+            body.push_str(&format!("u{u:05},{p},investment,401k,retirement,{}.00,7,\n", 20000 + u));
             body.push_str(&format!(
                 "u{u:05},{p},debt,card,credit_card,{}.00,21.9,25\n",
                 5000 - 100 * f
@@ -66,9 +59,7 @@ fn stored(sb: &Sandbox) -> (HashMap<String, usize>, i64) {
     let mut per_file = HashMap::new();
     let mut max_version = 0;
     for s in sb.snapshots_json().as_array().unwrap() {
-        *per_file
-            .entry(s["file_name"].as_str().unwrap().to_owned())
-            .or_insert(0) += 1;
+        *per_file.entry(s["file_name"].as_str().unwrap().to_owned()).or_insert(0) += 1;
         max_version = max_version.max(s["version"].as_i64().unwrap());
     }
     (per_file, max_version)
@@ -94,17 +85,11 @@ fn check_invariants(sb: &Sandbox, when: &str) -> usize {
             snapshots == 0 || snapshots == USERS,
             "{when}: {name} is half stored ({snapshots} snapshots)"
         );
-        assert!(
-            !moved || snapshots == USERS,
-            "{when}: {name} was moved but not stored"
-        );
+        assert!(!moved || snapshots == USERS, "{when}: {name} was moved but not stored");
     }
     assert_eq!(
         processed.len(),
-        processed
-            .iter()
-            .filter(|n| n.starts_with("snapshots-"))
-            .count()
+        processed.iter().filter(|n| n.starts_with("snapshots-")).count()
     );
     processed.len()
 }
@@ -116,10 +101,7 @@ fn a_run_killed_at_any_point_loses_nothing_and_stores_nothing_twice() {
     let started = Instant::now();
     reference.run_ok(&["--run-once"], 0);
     let full = started.elapsed();
-    assert_eq!(
-        check_invariants(&reference, "after an uninterrupted run"),
-        FILES
-    );
+    assert_eq!(check_invariants(&reference, "after an uninterrupted run"), FILES);
 
     let mut landed_midway = 0;
     for tenth in [1, 2, 3, 4, 5, 6, 7, 8, 9] {

@@ -21,11 +21,7 @@ impl Sandbox {
         };
         let users = format!("{FIXTURES}/users.csv");
         let out = sandbox.run(&["users", "import", &users]);
-        assert!(
-            out.status.success(),
-            "users import failed: {}",
-            describe(&out)
-        );
+        assert!(out.status.success(), "users import failed: {}", describe(&out));
         sandbox
     }
 
@@ -73,8 +69,7 @@ impl Sandbox {
     fn reject(&self, name: &str) -> String {
         std::fs::create_dir_all(self.inbox()).unwrap();
         let source = Path::new(FIXTURES).join("invalid").join(name);
-        std::fs::copy(&source, self.inbox().join(name))
-            .unwrap_or_else(|e| panic!("copying {}: {e}", source.display()));
+        std::fs::copy(&source, self.inbox().join(name)).unwrap_or_else(|e| panic!("copying {}: {e}", source.display()));
 
         let out = self.run(&["--run-once"]);
         assert_eq!(
@@ -83,10 +78,7 @@ impl Sandbox {
             "--run-once on {name} should exit 1 (input refused): {}",
             describe(&out)
         );
-        assert!(
-            !self.inbox().join(name).exists(),
-            "{name} was left in the inbox"
-        );
+        assert!(!self.inbox().join(name).exists(), "{name} was left in the inbox");
         assert!(
             self.failed().join(name).is_file(),
             "{name} was not moved to the failed folder"
@@ -96,12 +88,8 @@ impl Sandbox {
             "{name} was moved to the processed folder"
         );
         let errors = self.failed().join(format!("{name}.errors.txt"));
-        let report = std::fs::read_to_string(&errors)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", errors.display()));
-        assert!(
-            report.starts_with(&format!("goalkeeper rejected {name}: ")),
-            "{report}"
-        );
+        let report = std::fs::read_to_string(&errors).unwrap_or_else(|e| panic!("reading {}: {e}", errors.display()));
+        assert!(report.starts_with(&format!("goalkeeper rejected {name}: ")), "{report}");
 
         let out = self.run(&["snapshots", "list", "--json"]);
         assert!(out.status.success(), "snapshots list: {}", describe(&out));
@@ -150,9 +138,7 @@ fn a_header_with_an_unknown_column_is_rejected_at_line_1_and_that_column() {
 fn a_month_that_does_not_exist_is_rejected_at_its_line_and_column() {
     assert_rejected_with(
         "bad_period.csv",
-        &[
-            "line 5, column 2 (period): found \"2025-13\"; expected a month as YYYY-MM, like 2025-01",
-        ],
+        &["line 5, column 2 (period): found \"2025-13\"; expected a month as YYYY-MM, like 2025-01"],
     );
 }
 
@@ -180,9 +166,7 @@ fn a_thousands_separator_is_rejected_at_its_line_and_column() {
 fn a_currency_sign_is_rejected_at_its_line_and_column() {
     assert_rejected_with(
         "currency_sign.csv",
-        &[
-            "line 5, column 6 (amount): found \"$12\"; expected a plain number without a currency sign, like 1234.50",
-        ],
+        &["line 5, column 6 (amount): found \"$12\"; expected a plain number without a currency sign, like 1234.50"],
     );
 }
 
@@ -190,9 +174,7 @@ fn a_currency_sign_is_rejected_at_its_line_and_column() {
 fn an_unknown_kind_is_rejected_at_its_line_and_column() {
     assert_rejected_with(
         "unknown_kind.csv",
-        &[
-            "line 5, column 3 (kind): found \"loan\"; expected one of income, expense, savings, investment, asset, debt",
-        ],
+        &["line 5, column 3 (kind): found \"loan\"; expected one of income, expense, savings, investment, asset, debt"],
     );
 }
 

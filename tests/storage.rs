@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use common::VecSource;
 use goalkeeper::domain::snapshot::Totals;
 use goalkeeper::domain::{Email, Kind, Money, Period, SnapshotLine, User, UserId};
-use goalkeeper::storage::{AddOutcome, IngestError, NewFile, NewLine, NewSnapshot, Storage};
+use goalkeeper::storage::{AddOutcome, IngestError, LineChunks, NewFile, NewLine, NewSnapshot, Storage};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap()
@@ -39,10 +39,7 @@ fn line(kind: Kind, account: Option<&str>, category: &str, cents: i64) -> Snapsh
 }
 
 /// A file of snapshots: (user, period, lines) with totals computed as the inbox does.
-fn file_of(
-    sha: &str,
-    snaps: &[(&str, &str, Vec<SnapshotLine>)],
-) -> (NewFile, Vec<NewSnapshot>, VecSource) {
+fn file_of(sha: &str, snaps: &[(&str, &str, Vec<SnapshotLine>)]) -> (NewFile, Vec<NewSnapshot>, VecSource) {
     let mut snapshots = Vec::new();
     let mut lines = Vec::new();
     let mut line_no = 1;
@@ -84,10 +81,7 @@ async fn a_user_is_added_once_and_listed_in_id_order<S: Storage>(store: S) {
         AddOutcome::Created
     );
     assert_eq!(
-        store
-            .add_user(&user("amy", Tz::Asia__Tokyo), now())
-            .await
-            .unwrap(),
+        store.add_user(&user("amy", Tz::Asia__Tokyo), now()).await.unwrap(),
         AddOutcome::Created
     );
     assert_eq!(
@@ -97,19 +91,10 @@ async fn a_user_is_added_once_and_listed_in_id_order<S: Storage>(store: S) {
     let users = store.list_users().await.unwrap();
     assert_eq!(users, [user("amy", Tz::Asia__Tokyo), user("zed", Tz::UTC)]);
     assert_eq!(
-        store
-            .get_user(&UserId::parse("zed").unwrap())
-            .await
-            .unwrap(),
+        store.get_user(&UserId::parse("zed").unwrap()).await.unwrap(),
         Some(user("zed", Tz::UTC))
     );
-    assert_eq!(
-        store
-            .get_user(&UserId::parse("nobody").unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.get_user(&UserId::parse("nobody").unwrap()).await.unwrap(), None);
 }
 
 async fn an_import_creates_new_users_and_updates_existing_ones<S: Storage>(store: S) {
@@ -121,16 +106,11 @@ async fn an_import_creates_new_users_and_updates_existing_ones<S: Storage>(store
         .await
         .unwrap();
     assert_eq!((counts.created, counts.updated), (1, 1));
-    assert_eq!(
-        store.list_users().await.unwrap(),
-        [changed, user("b", Tz::UTC)]
-    );
+    assert_eq!(store.list_users().await.unwrap(), [changed, user("b", Tz::UTC)]);
 }
 
 async fn known_user_ids_are_found_across_many_lookups<S: Storage>(store: S) {
-    let users: Vec<User> = (0..1200)
-        .map(|i| user(&format!("u{i:04}"), Tz::UTC))
-        .collect();
+    let users: Vec<User> = (0..1200).map(|i| user(&format!("u{i:04}"), Tz::UTC)).collect();
     store.upsert_users(&users, now()).await.unwrap();
     let mut asked: Vec<String> = (0..1300).step_by(2).map(|i| format!("u{i:04}")).collect();
     asked.push("stranger".into());
@@ -141,14 +121,11 @@ async fn known_user_ids_are_found_across_many_lookups<S: Storage>(store: S) {
 }
 
 async fn an_ingested_file_is_stored_with_its_snapshots_lines_and_totals<S: Storage>(store: S) {
-    store
-        .add_user(&user("ana", Tz::Europe__Berlin), now())
-        .await
-        .unwrap();
+    store.add_user(&user("ana", Tz::Europe__Berlin), now()).await.unwrap();
     let mut debt = line(Kind::Debt, Some("card"), "credit_card", 300_000);
     debt.rate = Some("21.9".parse().unwrap());
     debt.min_payment = Some(Money::from_cents(2_500));
-    let (file, snaps, mut source) = file_of(
+    let (file, snaps, source) = file_of(
         "f1",
         &[(
             "ana",
@@ -162,28 +139,19 @@ async fn an_ingested_file_is_stored_with_its_snapshots_lines_and_totals<S: Stora
         )],
     );
     let outcome = store
-        .ingest_file(&file, &[], &snaps, &mut source, now())
+        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
-    assert_eq!(
-        (outcome.snapshots, outcome.corrections, outcome.lines),
-        (1, 0, 4)
-    );
+    assert_eq!((outcome.snapshots, outcome.corrections, outcome.lines), (1, 0, 4));
 
     let found = store.find_ingested_file("f1").await.unwrap().unwrap();
-    assert_eq!(
-        (found.file_name.as_str(), found.ingested_at),
-        ("f1.csv", now())
-    );
+    assert_eq!((found.file_name.as_str(), found.ingested_at), ("f1.csv", now()));
     let snap = store
         .get_snapshot(&UserId::parse("ana").unwrap(), period("2025-01"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (snap.row.version, snap.versions, snap.row.is_current),
-        (1, 1, true)
-    );
+    assert_eq!((snap.row.version, snap.versions, snap.row.is_current), (1, 1, true));
     assert_eq!(snap.lines.len(), 4);
     assert_eq!(snap.lines[3].rate.unwrap().to_string(), "21.9");
     assert_eq!(snap.summary.surplus, Money::from_cents(350_000));
@@ -201,26 +169,17 @@ async fn an_ingested_file_is_stored_with_its_snapshots_lines_and_totals<S: Stora
 
 async fn the_same_content_twice_is_refused_as_already_ingested<S: Storage>(store: S) {
     store.add_user(&user("ana", Tz::UTC), now()).await.unwrap();
-    let snap = || {
-        vec![(
-            "ana",
-            "2025-01",
-            vec![line(Kind::Income, None, "salary", 100)],
-        )]
-    };
-    let (file, snaps, mut source) = file_of("same", &snap());
+    let snap = || vec![("ana", "2025-01", vec![line(Kind::Income, None, "salary", 100)])];
+    let (file, snaps, source) = file_of("same", &snap());
     store
-        .ingest_file(&file, &[], &snaps, &mut source, now())
+        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
-    let (file, snaps, mut source) = file_of("same", &snap());
+    let (file, snaps, source) = file_of("same", &snap());
     let again = store
-        .ingest_file(&file, &[], &snaps, &mut source, now())
+        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
         .await;
-    assert!(
-        matches!(again, Err(IngestError::AlreadyIngested)),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(IngestError::AlreadyIngested)), "{again:?}");
     assert_eq!(store.list_snapshots(None).await.unwrap().len(), 1);
 }
 
@@ -229,46 +188,30 @@ async fn a_correction_supersedes_the_current_version_and_keeps_history<S: Storag
         .upsert_users(&[user("ana", Tz::UTC), user("ben", Tz::UTC)], now())
         .await
         .unwrap();
-    let (file, snaps, mut source) = file_of(
+    let (file, snaps, source) = file_of(
         "v1",
         &[
-            (
-                "ana",
-                "2025-01",
-                vec![line(Kind::Income, None, "salary", 100)],
-            ),
-            (
-                "ben",
-                "2025-01",
-                vec![line(Kind::Income, None, "salary", 200)],
-            ),
+            ("ana", "2025-01", vec![line(Kind::Income, None, "salary", 100)]),
+            ("ben", "2025-01", vec![line(Kind::Income, None, "salary", 200)]),
         ],
     );
     store
-        .ingest_file(&file, &[], &snaps, &mut source, now())
+        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     for (sha, cents) in [("v2", 150), ("v3", 175)] {
-        let (file, snaps, mut source) = file_of(
+        let (file, snaps, source) = file_of(
             sha,
-            &[(
-                "ana",
-                "2025-01",
-                vec![line(Kind::Income, None, "salary", cents)],
-            )],
+            &[("ana", "2025-01", vec![line(Kind::Income, None, "salary", cents)])],
         );
         let outcome = store
-            .ingest_file(&file, &[], &snaps, &mut source, now())
+            .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
             .await
             .unwrap();
         assert_eq!(outcome.corrections, 1);
     }
     let ana = UserId::parse("ana").unwrap();
-    let current = store
-        .get_snapshot(&ana, period("2025-01"))
-        .await
-        .unwrap()
-        .unwrap();
+    let current = store.get_snapshot(&ana, period("2025-01")).await.unwrap().unwrap();
     assert_eq!((current.row.version, current.versions), (3, 3));
     assert_eq!(current.summary.total_income, Money::from_cents(175));
     let history = store.list_snapshots(Some(&ana)).await.unwrap();
@@ -291,7 +234,7 @@ async fn a_failing_line_source_leaves_nothing_stored<S: Storage>(store: S) {
     source.fail_at = Some(4500);
     let newcomer = user("newcomer", Tz::UTC);
     let result = store
-        .ingest_file(&file, &[newcomer], &snaps, &mut source, now())
+        .ingest_file(&file, &[newcomer], &snaps, &mut LineChunks::spawn(source), now())
         .await;
     assert!(matches!(result, Err(IngestError::Source(_))), "{result:?}");
     assert!(store.find_ingested_file("broken").await.unwrap().is_none());
@@ -305,6 +248,21 @@ async fn a_failing_line_source_leaves_nothing_stored<S: Storage>(store: S) {
     );
 }
 
+async fn a_reader_that_dies_midway_is_an_error_not_a_short_file<S: Storage>(store: S) {
+    store.add_user(&user("ana", Tz::UTC), now()).await.unwrap();
+    let lines: Vec<SnapshotLine> = (0..9000)
+        .map(|i| line(Kind::Expense, None, &format!("c{i}"), 1))
+        .collect();
+    let (file, snaps, mut source) = file_of("dies", &[("ana", "2025-01", lines)]);
+    source.panic_at = Some(8000);
+    let result = store
+        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .await;
+    assert!(matches!(result, Err(IngestError::Source(_))), "{result:?}");
+    assert!(store.find_ingested_file("dies").await.unwrap().is_none());
+    assert!(store.list_snapshots(None).await.unwrap().is_empty());
+}
+
 async fn users_named_by_a_file_can_be_created_with_it<S: Storage>(store: S) {
     let newcomer = User {
         id: UserId::parse("newcomer").unwrap(),
@@ -312,20 +270,16 @@ async fn users_named_by_a_file_can_be_created_with_it<S: Storage>(store: S) {
         display_name: None,
         timezone: Tz::UTC,
     };
-    let (file, snaps, mut source) = file_of(
+    let (file, snaps, source) = file_of(
         "auto",
-        &[(
-            "newcomer",
-            "2025-01",
-            vec![line(Kind::Income, None, "salary", 1)],
-        )],
+        &[("newcomer", "2025-01", vec![line(Kind::Income, None, "salary", 1)])],
     );
     store
         .ingest_file(
             &file,
             std::slice::from_ref(&newcomer),
             &snaps,
-            &mut source,
+            &mut LineChunks::spawn(source),
             now(),
         )
         .await
@@ -334,9 +288,7 @@ async fn users_named_by_a_file_can_be_created_with_it<S: Storage>(store: S) {
 }
 
 async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
-    let users: Vec<User> = (0..600)
-        .map(|i| user(&format!("u{i:03}"), Tz::UTC))
-        .collect();
+    let users: Vec<User> = (0..600).map(|i| user(&format!("u{i:03}"), Tz::UTC)).collect();
     store.upsert_users(&users, now()).await.unwrap();
     let mut snaps = Vec::new();
     for u in &users {
@@ -350,9 +302,9 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
             snaps.push((u.id.as_str(), p, ls));
         }
     }
-    let (file, new_snaps, mut source) = file_of("big", &snaps);
+    let (file, new_snaps, source) = file_of("big", &snaps);
     let outcome = store
-        .ingest_file(&file, &[], &new_snaps, &mut source, now())
+        .ingest_file(&file, &[], &new_snaps, &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     assert_eq!((outcome.snapshots, outcome.lines), (1200, 4800));
@@ -363,9 +315,9 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
             .all(|r| r.net_worth == Money::from_cents(4300) && r.line_count == 4)
     );
     // A correction of every snapshot in one file: 1200 superseded at once.
-    let (file, new_snaps, mut source) = file_of("big-again", &snaps);
+    let (file, new_snaps, source) = file_of("big-again", &snaps);
     let outcome = store
-        .ingest_file(&file, &[], &new_snaps, &mut source, now())
+        .ingest_file(&file, &[], &new_snaps, &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     assert_eq!(outcome.corrections, 1200);
@@ -412,6 +364,7 @@ on_both_backends!(
     the_same_content_twice_is_refused_as_already_ingested,
     a_correction_supersedes_the_current_version_and_keeps_history,
     a_failing_line_source_leaves_nothing_stored,
+    a_reader_that_dies_midway_is_an_error_not_a_short_file,
     users_named_by_a_file_can_be_created_with_it,
     a_large_file_is_stored_across_many_statements,
 );

@@ -33,8 +33,7 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
                 dir.display()
             );
         }
-        fs::remove_dir_all(dir)
-            .with_context(|| format!("clearing the previous demo in {}", dir.display()))?;
+        fs::remove_dir_all(dir).with_context(|| format!("clearing the previous demo in {}", dir.display()))?;
     }
     let inbox = InboxSettings {
         dir: dir.join("inbox"),
@@ -55,19 +54,10 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
     let now = clock.now();
     let tz = chrono_tz::Tz::UTC;
 
-    let people = users::read_import(fs::File::open(&users_csv)?, tz).map_err(|p| {
-        anyhow::anyhow!(
-            "the sample {} is invalid ({} problems)",
-            users_csv.display(),
-            p.total()
-        )
-    })?;
+    let people = users::read_import(fs::File::open(&users_csv)?, tz)
+        .map_err(|p| anyhow::anyhow!("the sample {} is invalid ({} problems)", users_csv.display(), p.total()))?;
     store.upsert_users(&people, now).await?;
-    println!(
-        "1. Registered {} users from {}",
-        people.len(),
-        users_csv.display()
-    );
+    println!("1. Registered {} users from {}", people.len(), users_csv.display());
 
     let mut copied = 0;
     for entry in fs::read_dir(&sample_inbox)? {
@@ -80,10 +70,7 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
         fs::copy(&broken, inbox.dir.join(BROKEN))?;
         copied += 1;
     }
-    println!(
-        "2. Dropped {copied} snapshot files into {}",
-        inbox.dir.display()
-    );
+    println!("2. Dropped {copied} snapshot files into {}", inbox.dir.display());
 
     let summary = InboxRun {
         settings: &inbox,
@@ -102,10 +89,7 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
         rows.len() - current
     );
     if let Some(ben) = store
-        .get_snapshot(
-            &crate::domain::UserId::from_trusted("ben".into()),
-            "2025-06".parse()?,
-        )
+        .get_snapshot(&crate::domain::UserId::from_trusted("ben".into()), "2025-06".parse()?)
         .await?
     {
         let s = &ben.summary;
@@ -121,10 +105,7 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
     }
     let errors = crate::inbox::moves::errors_path(&inbox.failed_dir.join(BROKEN));
     if let Ok(text) = fs::read_to_string(&errors) {
-        println!(
-            "\n4. One file was rejected; its explanation, {}:\n",
-            errors.display()
-        );
+        println!("\n4. One file was rejected; its explanation, {}:\n", errors.display());
         for line in text.lines() {
             println!("   | {line}");
         }

@@ -32,10 +32,7 @@ pub struct Env {
 /// Runs the command line and returns the process exit status.
 pub fn dispatch(cli: Cli) -> ExitCode {
     crate::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -83,15 +80,10 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::CheckConfig => config_cmd::check(&env),
         Command::DefaultConfig | Command::Demo { .. } => Ok(Exit::Ok),
         Command::Migrate => {
-            crate::with_storage!(&env.settings.database.url, |store| open(&store).await.map(
-                |()| {
-                    println!(
-                        "migrations applied ({:?})",
-                        crate::storage::Storage::backend(&store)
-                    );
-                    Exit::Ok
-                }
-            ))
+            crate::with_storage!(&env.settings.database.url, |store| open(&store).await.map(|()| {
+                println!("migrations applied ({:?})", crate::storage::Storage::backend(&store));
+                Exit::Ok
+            }))
         }
         Command::RunOnce => run_once::run(&env).await,
         Command::Users(cmd) => users::run(&env, cmd).await,

@@ -10,10 +10,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     }
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let padded: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };
@@ -35,10 +32,7 @@ mod tests {
     fn columns_are_aligned_to_the_widest_cell() {
         let t = super::table(
             &["id", "email"],
-            &[
-                vec!["u1".into(), "a@b.c".into()],
-                vec!["user22".into(), "".into()],
-            ],
+            &[vec!["u1".into(), "a@b.c".into()], vec!["user22".into(), "".into()]],
         );
         assert_eq!(t, "id      email\nu1      a@b.c\nuser22\n");
     }

@@ -17,11 +17,7 @@ pub async fn run(env: &Env) -> anyhow::Result<Exit> {
     })
 }
 
-async fn process<S: Storage>(
-    store: &S,
-    env: &Env,
-    default_tz: chrono_tz::Tz,
-) -> anyhow::Result<Exit> {
+async fn process<S: Storage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) -> anyhow::Result<Exit> {
     super::open(store).await?;
     let run = InboxRun {
         settings: &env.settings.inbox,

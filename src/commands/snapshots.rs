@@ -11,9 +11,7 @@ pub async fn run(env: &Env, cmd: SnapshotsCommand) -> anyhow::Result<Exit> {
         super::open(&store).await?;
         let exit = match cmd {
             SnapshotsCommand::List { user, json } => list(&store, user.as_deref(), json.json).await,
-            SnapshotsCommand::Show { user, period, json } => {
-                show(&store, &user, &period, json.json).await
-            }
+            SnapshotsCommand::Show { user, period, json } => show(&store, &user, &period, json.json).await,
         };
         store.close().await;
         exit
@@ -32,11 +30,7 @@ async fn list<S: Storage>(store: &S, user: Option<&str>, as_json: bool) -> anyho
                 vec![
                     r.user_id.to_string(),
                     r.period.to_string(),
-                    format!(
-                        "{}{}",
-                        r.version,
-                        if r.is_current { "" } else { " (superseded)" }
-                    ),
+                    format!("{}{}", r.version, if r.is_current { "" } else { " (superseded)" }),
                     r.total_income.grouped(),
                     r.total_expenses.grouped(),
                     r.net_worth.grouped(),
@@ -65,12 +59,7 @@ async fn list<S: Storage>(store: &S, user: Option<&str>, as_json: bool) -> anyho
     Ok(Exit::Ok)
 }
 
-async fn show<S: Storage>(
-    store: &S,
-    user: &str,
-    period: &str,
-    as_json: bool,
-) -> anyhow::Result<Exit> {
+async fn show<S: Storage>(store: &S, user: &str, period: &str, as_json: bool) -> anyhow::Result<Exit> {
     let Ok(period) = period.parse::<Period>() else {
         eprintln!("PERIOD: found {period:?}; expected a month as YYYY-MM, like 2025-01");
         return Ok(Exit::Rejected);
@@ -89,10 +78,9 @@ async fn show<S: Storage>(
         "Snapshot of {} for {} (version {} of {}, from {})",
         snap.row.user_id, period, snap.row.version, snap.versions, snap.row.file_name
     );
-    let rate = s.savings_rate.map_or_else(
-        || "n/a (no income)".to_owned(),
-        |r| format!("{:.1} %", r * 100.0),
-    );
+    let rate = s
+        .savings_rate
+        .map_or_else(|| "n/a (no income)".to_owned(), |r| format!("{:.1} %", r * 100.0));
     let totals = [
         ("Total income", s.total_income.grouped()),
         ("Total expenses", s.total_expenses.grouped()),
@@ -129,14 +117,7 @@ async fn show<S: Storage>(
     print!(
         "{}",
         indent(&table(
-            &[
-                "ACCOUNT",
-                "KIND",
-                "CATEGORY",
-                "BALANCE",
-                "RATE",
-                "MIN PAYMENT"
-            ],
+            &["ACCOUNT", "KIND", "CATEGORY", "BALANCE", "RATE", "MIN PAYMENT"],
             &accounts
         ))
     );

@@ -48,12 +48,7 @@ fn flag_name(field: UserField) -> &'static str {
     }
 }
 
-async fn add<S: Storage>(
-    store: &S,
-    env: &Env,
-    input: UserInput<'_>,
-    default_tz: Tz,
-) -> anyhow::Result<Exit> {
+async fn add<S: Storage>(store: &S, env: &Env, input: UserInput<'_>, default_tz: Tz) -> anyhow::Result<Exit> {
     let user = match input.validate(default_tz) {
         Ok(user) => user,
         Err(problems) => {
@@ -65,12 +60,7 @@ async fn add<S: Storage>(
     };
     match store.add_user(&user, env.clock.now()).await? {
         AddOutcome::Created => {
-            println!(
-                "added user {} <{}> ({})",
-                user.id,
-                input.email,
-                user.timezone.name()
-            );
+            println!("added user {} <{}> ({})", user.id, input.email, user.timezone.name());
             Ok(Exit::Ok)
         }
         AddOutcome::AlreadyExists => {
@@ -149,29 +139,15 @@ pub fn read_import(input: impl std::io::Read, default_tz: Tz) -> Result<Vec<User
                         UserField::DisplayName => 2,
                         UserField::TimeZone => 3,
                     };
-                    problems.push(Problem::field(
-                        row.line,
-                        row.column(i),
-                        fields[i],
-                        e.to_string(),
-                    ));
+                    problems.push(Problem::field(row.line, row.column(i), fields[i], e.to_string()));
                 }
             }
         }
     }
-    if problems.is_empty() {
-        Ok(users)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(users) } else { Err(problems) }
 }
 
-async fn import<S: Storage>(
-    store: &S,
-    env: &Env,
-    file: &Path,
-    default_tz: Tz,
-) -> anyhow::Result<Exit> {
+async fn import<S: Storage>(store: &S, env: &Env, file: &Path, default_tz: Tz) -> anyhow::Result<Exit> {
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     match read_import(std::io::BufReader::new(input), default_tz) {
         Ok(users) => {
@@ -235,9 +211,7 @@ mod tests {
                     u2,not-an-email,,\n\
                     u3,c@example.org,,Mars/Base\n\
                     u1,dup@example.org,,\n";
-        let (listed, total) = read_import(text.as_bytes(), Tz::UTC)
-            .unwrap_err()
-            .into_listed();
+        let (listed, total) = read_import(text.as_bytes(), Tz::UTC).unwrap_err().into_listed();
         let lines: Vec<String> = listed.iter().map(ToString::to_string).collect();
         assert_eq!(total, 3);
         assert_eq!(
@@ -252,11 +226,7 @@ mod tests {
 
     #[test]
     fn empty_optional_fields_take_defaults() {
-        let users = read_import(
-            "user_id,email\nu1,a@example.org\n".as_bytes(),
-            Tz::Asia__Tokyo,
-        )
-        .unwrap();
+        let users = read_import("user_id,email\nu1,a@example.org\n".as_bytes(), Tz::Asia__Tokyo).unwrap();
         assert_eq!(users[0].timezone, Tz::Asia__Tokyo);
         assert_eq!(users[0].display_name, None);
     }

@@ -58,9 +58,7 @@ impl Money {
     /// `1234567.5` as `1,234,567.50`: for people, not for machines.
     pub fn grouped(self) -> String {
         let plain = self.to_string();
-        let (sign, rest) = plain
-            .strip_prefix('-')
-            .map_or(("", plain.as_str()), |r| ("-", r));
+        let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
         let (int, frac) = rest.split_once('.').unwrap_or((rest, "00"));
         let mut out = String::with_capacity(int.len() + int.len() / 3 + 4);
         for (i, c) in int.chars().enumerate() {
@@ -132,9 +130,7 @@ fn looks_like_currency(s: &str) -> bool {
     }
     let numeric = |p: &str| {
         let p = p.trim();
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
     };
     let is_code = |p: &str| p.len() == 3 && p.bytes().all(|b| b.is_ascii_uppercase());
     let (head, tail) = (s.get(..3), s.get(s.len().saturating_sub(3)..));
@@ -173,11 +169,7 @@ mod tests {
             ("007.10", 710),
             ("999999999999999.99", 99_999_999_999_999_999),
         ] {
-            assert_eq!(
-                text.parse::<Money>(),
-                Ok(Money::from_cents(cents)),
-                "{text}"
-            );
+            assert_eq!(text.parse::<Money>(), Ok(Money::from_cents(cents)), "{text}");
         }
     }
 

@@ -88,10 +88,7 @@ mod tests {
     #[test]
     fn well_formed_months_parse_and_print_back() {
         for text in ["1900-01", "2025-02", "2026-12", "9999-12"] {
-            assert_eq!(
-                text.parse::<Period>().map(|p| p.to_string()),
-                Ok(text.to_string())
-            );
+            assert_eq!(text.parse::<Period>().map(|p| p.to_string()), Ok(text.to_string()));
         }
     }
 
@@ -116,24 +113,12 @@ mod tests {
     #[test]
     fn first_and_last_days_follow_the_calendar() {
         let feb_leap: Period = "2024-02".parse().unwrap();
-        assert_eq!(
-            feb_leap.last_day(),
-            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
-        );
+        assert_eq!(feb_leap.last_day(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
         let feb: Period = "2025-02".parse().unwrap();
-        assert_eq!(
-            feb.last_day(),
-            NaiveDate::from_ymd_opt(2025, 2, 28).unwrap()
-        );
+        assert_eq!(feb.last_day(), NaiveDate::from_ymd_opt(2025, 2, 28).unwrap());
         let dec: Period = "2025-12".parse().unwrap();
-        assert_eq!(
-            dec.first_day(),
-            NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
-        );
-        assert_eq!(
-            dec.last_day(),
-            NaiveDate::from_ymd_opt(2025, 12, 31).unwrap()
-        );
+        assert_eq!(dec.first_day(), NaiveDate::from_ymd_opt(2025, 12, 1).unwrap());
+        assert_eq!(dec.last_day(), NaiveDate::from_ymd_opt(2025, 12, 31).unwrap());
     }
 
     #[test]

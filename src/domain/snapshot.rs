@@ -82,13 +82,7 @@ impl FromStr for Rate {
     fn from_str(s: &str) -> Result<Self, ()> {
         let (int, frac) = s.split_once('.').unwrap_or((s, ""));
         let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty()
-            || int.len() > 4
-            || !digits(int)
-            || !digits(frac)
-            || frac.len() > 4
-            || s.ends_with('.')
-        {
+        if int.is_empty() || int.len() > 4 || !digits(int) || !digits(frac) || frac.len() > 4 || s.ends_with('.') {
             return Err(());
         }
         let d = Decimal::from_str(s).map_err(|_| ())?;
@@ -188,10 +182,7 @@ pub fn validate_line(raw: RawLine<'_>) -> Result<SnapshotLine, Vec<FieldProblem>
         (_, a) => match check_id(a) {
             Ok(()) => Some(a.to_owned()),
             Err(e) => {
-                problems.push(problem(
-                    LineField::Account,
-                    format!("an account identifier: {e}"),
-                ));
+                problems.push(problem(LineField::Account, format!("an account identifier: {e}")));
                 None
             }
         },
@@ -209,22 +200,23 @@ pub fn validate_line(raw: RawLine<'_>) -> Result<SnapshotLine, Vec<FieldProblem>
         .ok();
     let rate = match raw.rate {
         "" => None,
-        r => {
-            match (kind, r.parse::<Rate>()) {
-                (Some(k), Ok(_)) if !k.takes_rate() => {
-                    problems.push(problem(LineField::Rate, format!("no rate on {k} lines: rates belong to debt, savings and investment lines")));
-                    None
-                }
-                (_, Ok(rate)) => Some(rate),
-                (_, Err(())) => {
-                    problems.push(problem(
-                        LineField::Rate,
-                        "an annual percent from 0 to 1000 with at most 4 decimals, like 21.9",
-                    ));
-                    None
-                }
+        r => match (kind, r.parse::<Rate>()) {
+            (Some(k), Ok(_)) if !k.takes_rate() => {
+                problems.push(problem(
+                    LineField::Rate,
+                    format!("no rate on {k} lines: rates belong to debt, savings and investment lines"),
+                ));
+                None
             }
-        }
+            (_, Ok(rate)) => Some(rate),
+            (_, Err(())) => {
+                problems.push(problem(
+                    LineField::Rate,
+                    "an annual percent from 0 to 1000 with at most 4 decimals, like 21.9",
+                ));
+                None
+            }
+        },
     };
     let min_payment = match raw.min_payment {
         "" => None,
@@ -312,8 +304,7 @@ impl Totals {
 
     /// Surplus as a fraction of income; `None` when there is no income.
     pub fn savings_rate(&self) -> Option<f64> {
-        (self.income.cents() > 0)
-            .then(|| self.surplus().cents() as f64 / self.income.cents() as f64)
+        (self.income.cents() > 0).then(|| self.surplus().cents() as f64 / self.income.cents() as f64)
     }
 }
 
@@ -352,11 +343,7 @@ impl SnapshotSummary {
             let slot = categories.entry((line.kind, &line.category)).or_default();
             *slot = slot.checked_add(line.amount).ok_or(TotalsOverflow)?;
         }
-        let mut by_account: Vec<SnapshotLine> = lines
-            .iter()
-            .filter(|l| l.account.is_some())
-            .cloned()
-            .collect();
+        let mut by_account: Vec<SnapshotLine> = lines.iter().filter(|l| l.account.is_some()).cloned().collect();
         by_account.sort_by(|a, b| a.account.cmp(&b.account));
         Ok(SnapshotSummary {
             total_income: totals.income,
@@ -404,10 +391,7 @@ mod tests {
     fn flows_need_no_account_and_balances_need_one() {
         assert!(validate_line(raw("income", "", "10")).is_ok());
         assert!(validate_line(raw("debt", "card", "10")).is_ok());
-        assert_eq!(
-            fields(validate_line(raw("income", "acct", "10"))),
-            [LineField::Account]
-        );
+        assert_eq!(fields(validate_line(raw("income", "acct", "10"))), [LineField::Account]);
         for kind in ["savings", "investment", "asset", "debt"] {
             assert_eq!(
                 fields(validate_line(raw(kind, "", "10"))),
@@ -429,10 +413,7 @@ mod tests {
         let mut bad = raw("expense", "", "100");
         bad.rate = "3";
         bad.min_payment = "25";
-        assert_eq!(
-            fields(validate_line(bad)),
-            [LineField::Rate, LineField::MinPayment]
-        );
+        assert_eq!(fields(validate_line(bad)), [LineField::Rate, LineField::MinPayment]);
 
         let mut bad_rate = raw("savings", "s", "1");
         for r in ["-1", "abc", "1001", "1.23456", "5.", "%5"] {
@@ -494,17 +475,9 @@ mod tests {
         assert_eq!(s.savings_rate, Some(280_000.0 / 550_000.0));
         assert_eq!(s.total_debt, Money::from_cents(300_000));
         assert_eq!(s.net_worth, Money::from_cents(3_200_000));
-        let housing = s
-            .by_category
-            .iter()
-            .find(|c| c.category == "housing")
-            .unwrap();
+        let housing = s.by_category.iter().find(|c| c.category == "housing").unwrap();
         assert_eq!(housing.total, Money::from_cents(210_000));
-        let accounts: Vec<_> = s
-            .by_account
-            .iter()
-            .map(|l| l.account.as_deref().unwrap())
-            .collect();
+        let accounts: Vec<_> = s.by_account.iter().map(|l| l.account.as_deref().unwrap()).collect();
         assert_eq!(accounts, ["401k", "car", "card", "efund"]);
     }
 

@@ -144,10 +144,7 @@ mod tests {
             .validate(Tz::UTC)
             .unwrap_err();
         let fields: Vec<_> = problems.iter().map(|(f, _)| *f).collect();
-        assert_eq!(
-            fields,
-            [UserField::Id, UserField::Email, UserField::TimeZone]
-        );
+        assert_eq!(fields, [UserField::Id, UserField::Email, UserField::TimeZone]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod snapshot_file;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
-use crate::storage::{IngestError, NewFile, Storage};
+use crate::storage::{IngestError, LineChunks, NewFile, Storage};
 use crate::tabular::{Problem, Problems};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -72,11 +72,9 @@ impl InboxRun<'_> {
     pub async fn process<S: Storage>(&self, store: &S) -> anyhow::Result<InboxSummary> {
         let s = self.settings;
         for dir in [&s.dir, &s.processed_dir, &s.failed_dir] {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating the folder {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating the folder {}", dir.display()))?;
         }
-        let candidates = scan::scan(&s.dir)
-            .with_context(|| format!("reading the inbox folder {}", s.dir.display()))?;
+        let candidates = scan::scan(&s.dir).with_context(|| format!("reading the inbox folder {}", s.dir.display()))?;
         let mut summary = InboxSummary::default();
         for candidate in candidates {
             let started = Instant::now();
@@ -89,10 +87,7 @@ impl InboxRun<'_> {
                     ));
                     self.fail(&candidate.path, &candidate.name, problem)?
                 }
-                None => match self
-                    .process_file(store, &candidate.path, &candidate.name)
-                    .await?
-                {
+                None => match self.process_file(store, &candidate.path, &candidate.name).await? {
                     Some(outcome) => outcome,
                     None => continue,
                 },
@@ -118,27 +113,18 @@ impl InboxRun<'_> {
     }
 
     /// `None` when the file vanished before it could be opened.
-    async fn process_file<S: Storage>(
-        &self,
-        store: &S,
-        path: &Path,
-        name: &str,
-    ) -> anyhow::Result<Option<Outcome>> {
+    async fn process_file<S: Storage>(&self, store: &S, path: &Path, name: &str) -> anyhow::Result<Option<Outcome>> {
         let max = self.settings.max_file_bytes;
         let file = match open_no_follow(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                let p = Problem::file(
-                    "a regular file, but this is a symbolic link; goalkeeper never follows links",
-                );
+                let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
                 return self.fail(path, name, p).map(Some);
             }
             Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
         };
-        let meta = file
-            .metadata()
-            .with_context(|| format!("reading {}", path.display()))?;
+        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
         if !meta.is_file() {
             let p = Problem::file("a regular file, but this is a FIFO, socket or device");
             return self.fail(path, name, p).map(Some);
@@ -152,12 +138,10 @@ impl InboxRun<'_> {
         }
 
         let reader = file.try_clone().context("duplicating a file handle")?;
-        let mut checked = tokio::task::spawn_blocking(move || {
-            snapshot_file::check(io::Read::take(reader, max + 1))
-        })
-        .await
-        .context("the validation task stopped")?
-        .with_context(|| format!("reading {}", path.display()))?;
+        let mut checked = tokio::task::spawn_blocking(move || snapshot_file::check(io::Read::take(reader, max + 1)))
+            .await
+            .context("the validation task stopped")?
+            .with_context(|| format!("reading {}", path.display()))?;
         if checked.size > max {
             checked.problems.push(Problem::file(format!(
                 "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
@@ -215,18 +199,16 @@ impl InboxRun<'_> {
         };
         let mut reader = file;
         io::Seek::rewind(&mut reader).context("rewinding the file for storing")?;
-        let mut replay = snapshot_file::Replay::new(io::Read::take(reader, max + 1), &mut checked)?;
+        let replay = snapshot_file::Replay::new(io::Read::take(reader, max + 1), &mut checked)?;
+        let mut lines = LineChunks::spawn(replay);
         let snapshots = std::mem::take(&mut checked.snapshots);
         match store
-            .ingest_file(&new_file, &create_users, &snapshots, &mut replay, self.now)
+            .ingest_file(&new_file, &create_users, &snapshots, &mut lines, self.now)
             .await
         {
             Ok(stored) => {
                 if !create_users.is_empty() {
-                    tracing::info!(
-                        users = create_users.len(),
-                        "created users named in the file"
-                    );
+                    tracing::info!(users = create_users.len(), "created users named in the file");
                 }
                 self.move_done(path, name)?;
                 Ok(Some(Outcome::Stored {
@@ -240,18 +222,14 @@ impl InboxRun<'_> {
                 self.move_done(path, name)?;
                 Ok(Some(Outcome::Duplicate))
             }
-            Err(IngestError::Source(e)) => self
-                .fail(path, name, Problem::file(format!("{e:#}")))
-                .map(Some),
+            Err(IngestError::Source(e)) => self.fail(path, name, Problem::file(format!("{e:#}"))).map(Some),
             Err(IngestError::Database(e)) => Err(e.context(format!("storing {name}"))),
         }
     }
 
     fn move_done(&self, path: &Path, name: &str) -> anyhow::Result<()> {
-        let to =
-            moves::move_unique(path, &self.settings.processed_dir, name).with_context(|| {
-                format!("moving {name} to {}", self.settings.processed_dir.display())
-            })?;
+        let to = moves::move_unique(path, &self.settings.processed_dir, name)
+            .with_context(|| format!("moving {name} to {}", self.settings.processed_dir.display()))?;
         tracing::debug!(to = %to.display(), "moved to processed");
         Ok(())
     }

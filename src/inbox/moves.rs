@@ -21,8 +21,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::ffi::OsStrExt;
-        let c =
-            |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
         let (f, t) = (c(from)?, c(to)?);
         // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
         let rc = unsafe {
@@ -153,10 +152,7 @@ mod tests {
     fn numbered_names_keep_the_extension() {
         assert_eq!(numbered("a.csv", 1), "a.csv");
         assert_eq!(numbered("a.csv", 2), "a~2.csv");
-        assert_eq!(
-            numbered("snapshots-2025-01.csv", 3),
-            "snapshots-2025-01~3.csv"
-        );
+        assert_eq!(numbered("snapshots-2025-01.csv", 3), "snapshots-2025-01~3.csv");
         assert_eq!(numbered("noext", 2), "noext~2");
     }
 
@@ -190,9 +186,6 @@ mod tests {
             fs::read_to_string(failed.join("a~2.csv.errors.txt")).unwrap(),
             "line 2: wrong"
         );
-        assert_eq!(
-            fs::read_to_string(failed.join("a.csv.errors.txt")).unwrap(),
-            "stale"
-        );
+        assert_eq!(fs::read_to_string(failed.join("a.csv.errors.txt")).unwrap(), "stale");
     }
 }

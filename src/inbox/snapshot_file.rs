@@ -60,8 +60,7 @@ fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<P
         return None;
     }
     let mut ok = true;
-    let field =
-        |i: usize, expected: String| Problem::field(row.line, row.column(i), fields[i], expected);
+    let field = |i: usize, expected: String| Problem::field(row.line, row.column(i), fields[i], expected);
     if let Err(e) = check_id(fields[USER]) {
         problems.extend([field(USER, format!("a registered user id: {e}"))]);
         ok = false;
@@ -253,11 +252,8 @@ pub struct Replay<R: Read> {
 
 impl<R: Read> Replay<R> {
     pub fn new(input: R, checked: &mut Checked) -> anyhow::Result<Self> {
-        let table = Table::open(Hashing::new(input), &SPEC).map_err(|_| {
-            anyhow::anyhow!(
-                "the file changed while it was being stored (its header no longer reads)"
-            )
-        })?;
+        let table = Table::open(Hashing::new(input), &SPEC)
+            .map_err(|_| anyhow::anyhow!("the file changed while it was being stored (its header no longer reads)"))?;
         let sha256 = checked.sha256.clone().unwrap_or_default();
         Ok(Replay {
             table: Some(table),
@@ -324,12 +320,7 @@ mod tests {
     }
 
     fn messages(c: Checked) -> Vec<String> {
-        c.problems
-            .into_listed()
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        c.problems.into_listed().0.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -355,9 +346,7 @@ mod tests {
 
     #[test]
     fn an_account_twice_in_one_snapshot_names_both_lines() {
-        let c = checked(
-            "u1,2025-01,debt,card,cc,100,,\nu1,2025-02,debt,card,cc,90,,\nu1,2025-01,savings,card,x,5,,\n",
-        );
+        let c = checked("u1,2025-01,debt,card,cc,100,,\nu1,2025-02,debt,card,cc,90,,\nu1,2025-01,savings,card,x,5,,\n");
         assert_eq!(
             messages(c),
             [
@@ -390,16 +379,12 @@ mod tests {
         let mut buf = Vec::new();
         replay.next_chunk(&mut buf, 2).unwrap();
         assert_eq!(
-            buf.iter()
-                .map(|l| (l.snapshot, l.line_no))
-                .collect::<Vec<_>>(),
+            buf.iter().map(|l| (l.snapshot, l.line_no)).collect::<Vec<_>>(),
             [(0, 2), (1, 3)]
         );
         replay.next_chunk(&mut buf, 2).unwrap();
         assert_eq!(
-            buf.iter()
-                .map(|l| (l.snapshot, l.line_no))
-                .collect::<Vec<_>>(),
+            buf.iter().map(|l| (l.snapshot, l.line_no)).collect::<Vec<_>>(),
             [(0, 4)]
         );
         replay.next_chunk(&mut buf, 2).unwrap();
@@ -416,10 +401,6 @@ mod tests {
         let err = (0..3)
             .find_map(|_| replay.next_chunk(&mut buf, 10).err())
             .expect("the change is noticed");
-        assert!(
-            err.to_string()
-                .contains("changed while it was being stored"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("changed while it was being stored"), "{err}");
     }
 }

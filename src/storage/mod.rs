@@ -82,10 +82,58 @@ pub struct NewLine {
     pub line: SnapshotLine,
 }
 
-/// Streams a file's validated lines into storage in chunks, so memory stays flat.
+/// Produces a file's validated lines in chunks, so memory stays flat.
 pub trait LineSource {
     /// Replaces `buf`'s contents with up to `max` lines; an empty `buf` means the end.
     fn next_chunk(&mut self, buf: &mut Vec<NewLine>, max: usize) -> anyhow::Result<()>;
+}
+
+/// Lines per chunk handed from a [`LineSource`] to storage.
+pub const LINE_CHUNK: usize = 4_096;
+
+enum Chunk {
+    Lines(Vec<NewLine>),
+    End,
+}
+
+/// A [`LineSource`] running on a blocking thread, so reading and parsing the
+/// next chunk overlaps with storing the current one. The stream ends with an
+/// explicit marker: a producer that stops without it (a panic) is an error,
+/// never a short file.
+pub struct LineChunks {
+    rx: tokio::sync::mpsc::Receiver<anyhow::Result<Chunk>>,
+}
+
+impl LineChunks {
+    pub fn spawn<S: LineSource + Send + 'static>(mut source: S) -> LineChunks {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let mut buf = Vec::with_capacity(LINE_CHUNK);
+                let message = match source.next_chunk(&mut buf, LINE_CHUNK) {
+                    Ok(()) if buf.is_empty() => Ok(Chunk::End),
+                    Ok(()) => Ok(Chunk::Lines(buf)),
+                    Err(e) => Err(e),
+                };
+                let last = !matches!(message, Ok(Chunk::Lines(_)));
+                // A closed channel means storage gave up: stop reading.
+                if tx.blocking_send(message).is_err() || last {
+                    return;
+                }
+            }
+        });
+        LineChunks { rx }
+    }
+
+    /// The next chunk, or `None` at the end of the lines.
+    pub async fn next(&mut self) -> anyhow::Result<Option<Vec<NewLine>>> {
+        match self.rx.recv().await {
+            Some(Ok(Chunk::Lines(lines))) => Ok(Some(lines)),
+            Some(Ok(Chunk::End)) => Ok(None),
+            Some(Err(e)) => Err(e),
+            None => Err(anyhow::anyhow!("reading the file stopped unexpectedly")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,11 +195,7 @@ pub trait Storage: Clone + Send + Sync + 'static {
 
     fn close(&self) -> impl Future<Output = ()> + Send;
 
-    fn add_user(
-        &self,
-        user: &User,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
+    fn add_user(&self, user: &User, now: DateTime<Utc>) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
 
     /// Creates or updates every user in one transaction.
     fn upsert_users(
@@ -165,15 +209,9 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn get_user(&self, id: &UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
 
     /// Which of `ids` are registered.
-    fn known_user_ids(
-        &self,
-        ids: &[&str],
-    ) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
+    fn known_user_ids(&self, ids: &[&str]) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
 
-    fn find_ingested_file(
-        &self,
-        sha256: &str,
-    ) -> impl Future<Output = anyhow::Result<Option<IngestedFile>>> + Send;
+    fn find_ingested_file(&self, sha256: &str) -> impl Future<Output = anyhow::Result<Option<IngestedFile>>> + Send;
 
     /// Stores a validated file in one transaction: the file record, the users
     /// to create, its snapshots (superseding current versions) and every line
@@ -183,15 +221,12 @@ pub trait Storage: Clone + Send + Sync + 'static {
         file: &NewFile,
         create_users: &[User],
         snapshots: &[NewSnapshot],
-        lines: &mut (dyn LineSource + Send),
+        lines: &mut LineChunks,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<IngestOutcome, IngestError>> + Send;
 
     /// Snapshots, newest period first; every version, current or not.
-    fn list_snapshots(
-        &self,
-        user: Option<&UserId>,
-    ) -> impl Future<Output = anyhow::Result<Vec<SnapshotRow>>> + Send;
+    fn list_snapshots(&self, user: Option<&UserId>) -> impl Future<Output = anyhow::Result<Vec<SnapshotRow>>> + Send;
 
     /// The current version of a user's snapshot for a month.
     fn get_snapshot(

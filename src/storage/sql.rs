@@ -8,10 +8,9 @@ use crate::domain::{Email, Kind, Money, Period, Rate, User, UserId};
 use anyhow::Context;
 use chrono_tz::Tz;
 
-/// Rows per multi-row INSERT of snapshot lines: 8 parameters each keeps a
-/// statement under SQLite's 32,766-parameter limit and PostgreSQL's 65,535.
-pub(super) const LINE_CHUNK: usize = 2_000;
-/// Keys per lookup or insert of snapshots and users.
+/// Keys per lookup or insert of snapshots and users. Only statements of a
+/// full chunk are kept prepared: the odd-sized last one of each file would
+/// otherwise fill the statement cache with shapes never seen again.
 pub(super) const KEY_CHUNK: usize = 500;
 
 /// Counts and line numbers fit an i64 for any file goalkeeper accepts.
@@ -79,7 +78,10 @@ macro_rules! impl_storage {
 
             async fn migrate(&self) -> anyhow::Result<()> {
                 use anyhow::Context as _;
-                $migrator.run(&self.pool).await.context("applying database migrations")
+                $migrator
+                    .run(&self.pool)
+                    .await
+                    .context("applying database migrations")
             }
 
             async fn close(&self) {
@@ -124,7 +126,13 @@ macro_rules! impl_storage {
                         list.push_bind(*id);
                     }
                     q.push(")");
-                    for id in q.build_query_scalar::<String>().fetch_all(&mut *tx).await? {
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    for id in q
+                        .build_query_scalar::<String>()
+                        .persistent(full)
+                        .fetch_all(&mut *tx)
+                        .await?
+                    {
                         existing.insert(id);
                     }
                 }
@@ -145,11 +153,17 @@ macro_rules! impl_storage {
                          display_name = excluded.display_name, timezone = excluded.timezone, \
                          updated_at = excluded.updated_at",
                     );
-                    q.build().execute(&mut *tx).await?;
+                    q.build()
+                        .persistent(chunk.len() == $crate::storage::sql::KEY_CHUNK)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 let updated = users.iter().filter(|u| existing.contains(u.id.as_str())).count();
-                Ok($crate::storage::UpsertCounts { created: users.len() - updated, updated })
+                Ok($crate::storage::UpsertCounts {
+                    created: users.len() - updated,
+                    updated,
+                })
             }
 
             async fn list_users(&self) -> anyhow::Result<Vec<$crate::domain::User>> {
@@ -162,10 +176,7 @@ macro_rules! impl_storage {
                     .collect()
             }
 
-            async fn get_user(
-                &self,
-                id: &$crate::domain::UserId,
-            ) -> anyhow::Result<Option<$crate::domain::User>> {
+            async fn get_user(&self, id: &$crate::domain::UserId) -> anyhow::Result<Option<$crate::domain::User>> {
                 let row: Option<(String, Option<String>, Option<String>, String)> =
                     sqlx::query_as("SELECT id, email, display_name, timezone FROM users WHERE id = $1")
                         .bind(id.as_str())
@@ -184,7 +195,13 @@ macro_rules! impl_storage {
                         list.push_bind(*id);
                     }
                     q.push(")");
-                    known.extend(q.build_query_scalar::<String>().fetch_all(&self.pool).await?);
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    known.extend(
+                        q.build_query_scalar::<String>()
+                            .persistent(full)
+                            .fetch_all(&self.pool)
+                            .await?,
+                    );
                 }
                 Ok(known)
             }
@@ -195,7 +212,13 @@ macro_rules! impl_storage {
                         .bind(sha256)
                         .fetch_optional(&self.pool)
                         .await?;
-                Ok(row.map(|(id, file_name, ingested_at)| $crate::storage::IngestedFile { id, file_name, ingested_at }))
+                Ok(
+                    row.map(|(id, file_name, ingested_at)| $crate::storage::IngestedFile {
+                        id,
+                        file_name,
+                        ingested_at,
+                    }),
+                )
             }
 
             async fn ingest_file(
@@ -203,11 +226,11 @@ macro_rules! impl_storage {
                 file: &$crate::storage::NewFile,
                 create_users: &[$crate::domain::User],
                 snapshots: &[$crate::storage::NewSnapshot],
-                lines: &mut (dyn $crate::storage::LineSource + Send),
+                lines: &mut $crate::storage::LineChunks,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::storage::IngestOutcome, $crate::storage::IngestError> {
                 use $crate::storage::IngestError;
-                use $crate::storage::sql::{KEY_CHUNK, LINE_CHUNK, to_i64};
+                use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
                 let mut tx = self.begin_write().await.map_err(IngestError::Database)?;
 
@@ -241,7 +264,11 @@ macro_rules! impl_storage {
                             .push_bind(now);
                     });
                     q.push(" ON CONFLICT (id) DO NOTHING");
-                    q.build().execute(&mut *tx).await.map_err(db)?;
+                    q.build()
+                        .persistent(chunk.len() == KEY_CHUNK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
 
                 // The current version of each (user, period) this file corrects.
@@ -257,11 +284,16 @@ macro_rules! impl_storage {
                         "SELECT s.id, s.user_id, s.period, s.version FROM snapshots s JOIN (",
                     );
                     q.push_values(chunk.iter().enumerate(), |mut row, (i, s)| {
-                        row.push_bind(s.user_id.as_str()).push_bind(periods[n * KEY_CHUNK + i].as_str());
+                        row.push_bind(s.user_id.as_str())
+                            .push_bind(periods[n * KEY_CHUNK + i].as_str());
                     });
                     q.push(") AS k ON s.user_id = k.column1 AND s.period = k.column2 WHERE s.is_current");
-                    let rows: Vec<(i64, String, String, i64)> =
-                        q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+                    let rows: Vec<(i64, String, String, i64)> = q
+                        .build_query_as()
+                        .persistent(chunk.len() == KEY_CHUNK)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
                     for (id, user, period, version) in rows {
                         if let Some(&i) = index.get(&(user.as_str(), period.as_str())) {
                             previous[i] = Some((id, version));
@@ -276,7 +308,11 @@ macro_rules! impl_storage {
                         list.push_bind(*id);
                     }
                     q.push(")");
-                    q.build().execute(&mut *tx).await.map_err(db)?;
+                    q.build()
+                        .persistent(chunk.len() == KEY_CHUNK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
 
                 let mut ids: Vec<i64> = vec![0; snapshots.len()];
@@ -307,7 +343,12 @@ macro_rules! impl_storage {
                             .push_bind(now);
                     });
                     q.push(" RETURNING id, user_id, period");
-                    let rows: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+                    let rows: Vec<(i64, String, String)> = q
+                        .build_query_as()
+                        .persistent(chunk.len() == KEY_CHUNK)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
                     for (id, user, period) in rows {
                         if let Some(&i) = index.get(&(user.as_str(), period.as_str())) {
                             ids[i] = id;
@@ -315,30 +356,7 @@ macro_rules! impl_storage {
                     }
                 }
 
-                let mut stored_lines: u64 = 0;
-                let mut buf = Vec::with_capacity(LINE_CHUNK);
-                loop {
-                    lines.next_chunk(&mut buf, LINE_CHUNK).map_err(IngestError::Source)?;
-                    if buf.is_empty() {
-                        break;
-                    }
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO snapshot_lines \
-                         (snapshot_id, line_no, kind, account, category, amount, rate, min_payment) ",
-                    );
-                    q.push_values(buf.iter(), |mut row, l| {
-                        row.push_bind(ids.get(l.snapshot).copied().unwrap_or_default())
-                            .push_bind(to_i64(l.line_no))
-                            .push_bind(l.line.kind.as_str())
-                            .push_bind(l.line.account.as_deref())
-                            .push_bind(l.line.category.as_str())
-                            .push_bind(l.line.amount.cents())
-                            .push_bind(l.line.rate.map(|r| r.to_string()))
-                            .push_bind(l.line.min_payment.map(|m| m.cents()));
-                    });
-                    q.build().execute(&mut *tx).await.map_err(db)?;
-                    stored_lines += buf.len() as u64;
-                }
+                let stored_lines = self.insert_lines(&mut tx, &ids, lines).await?;
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -385,11 +403,12 @@ macro_rules! impl_storage {
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 let row = snapshot_row(row)?;
-                let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE user_id = $1 AND period = $2")
-                    .bind(user.as_str())
-                    .bind(&period)
-                    .fetch_one(&self.pool)
-                    .await?;
+                let versions: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE user_id = $1 AND period = $2")
+                        .bind(user.as_str())
+                        .bind(&period)
+                        .fetch_one(&self.pool)
+                        .await?;
                 let raw: Vec<(String, Option<String>, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
                     "SELECT kind, account, category, amount, rate, min_payment FROM snapshot_lines \
                      WHERE snapshot_id = $1 ORDER BY line_no",
@@ -402,7 +421,12 @@ macro_rules! impl_storage {
                     .map(|(k, a, c, amount, r, m)| $crate::storage::sql::line_from_parts(&k, a, c, amount, r, m))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let summary = $crate::domain::SnapshotSummary::of_lines(&lines)?;
-                Ok(Some($crate::storage::StoredSnapshot { row, versions, lines, summary }))
+                Ok(Some($crate::storage::StoredSnapshot {
+                    row,
+                    versions,
+                    lines,
+                    summary,
+                }))
             }
         }
     };
@@ -430,19 +454,7 @@ pub(super) type SnapshotRowTuple = (
 );
 
 pub(super) fn snapshot_row(t: SnapshotRowTuple) -> anyhow::Result<super::SnapshotRow> {
-    let (
-        id,
-        user_id,
-        period,
-        version,
-        is_current,
-        file_name,
-        line_count,
-        income,
-        expenses,
-        net_worth,
-        created_at,
-    ) = t;
+    let (id, user_id, period, version, is_current, file_name, line_count, income, expenses, net_worth, created_at) = t;
     Ok(super::SnapshotRow {
         id,
         user_id: UserId::from_trusted(user_id),

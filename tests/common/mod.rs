@@ -10,14 +10,10 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("GOALKEEPER_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "GOALKEEPER_TEST_POSTGRES_URL must be set in CI: the storage suite runs on PostgreSQL too"
-            )
+            panic!("GOALKEEPER_TEST_POSTGRES_URL must be set in CI: the storage suite runs on PostgreSQL too")
         }
         _ => {
-            eprintln!(
-                "GOALKEEPER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test"
-            );
+            eprintln!("GOALKEEPER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL half of this test");
             None
         }
     }
@@ -90,6 +86,7 @@ pub struct VecSource {
     pub lines: Vec<NewLine>,
     pub pos: usize,
     pub fail_at: Option<usize>,
+    pub panic_at: Option<usize>,
 }
 
 impl VecSource {
@@ -98,6 +95,7 @@ impl VecSource {
             lines,
             pos: 0,
             fail_at: None,
+            panic_at: None,
         }
     }
 }
@@ -106,6 +104,9 @@ impl LineSource for VecSource {
     fn next_chunk(&mut self, buf: &mut Vec<NewLine>, max: usize) -> anyhow::Result<()> {
         buf.clear();
         while buf.len() < max && self.pos < self.lines.len() {
+            if self.panic_at == Some(self.pos) {
+                panic!("the reader died at line index {} (as this test wants)", self.pos);
+            }
             if self.fail_at == Some(self.pos) {
                 anyhow::bail!("the source failed at line index {}", self.pos);
             }
@@ -181,10 +182,7 @@ impl Sandbox {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self
-            .command(args)
-            .output()
-            .expect("the goalkeeper binary runs");
+        let out = self.command(args).output().expect("the goalkeeper binary runs");
         Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
