@@ -195,7 +195,7 @@ impl<'a> Row<'a> {
         let Some(at) = self.index.get(i).copied().flatten() else {
             return Ok("");
         };
-        let bytes = self.record.get(at).unwrap_or_default();
+        let bytes = self.record.get(at).unwrap_or_default().trim_ascii();
         if bytes.len() > MAX_FIELD_BYTES {
             let shown = String::from_utf8_lossy(&bytes[..MAX_QUOTED_CHARS.min(bytes.len())]).into_owned();
             return Err(Problem::field(
@@ -217,7 +217,9 @@ impl<R: Read> Table<R> {
     /// Reads the header. A file that cannot be read as this kind of table
     /// (empty, UTF-16, wrong columns) gives every problem with its header.
     pub fn open(input: R, spec: &HeaderSpec) -> Result<Self, Vec<Problem>> {
-        let mut buffered = BufReader::with_capacity(256 * 1024, LineCounter::new(input));
+        // A small buffer for sniffing the start; csv keeps a large one of its
+        // own, and reads that size straight past an empty BufReader.
+        let mut buffered = BufReader::with_capacity(8 * 1024, LineCounter::new(input));
         let mut skipped = 0;
         let head = buffered
             .fill_buf()
@@ -240,16 +242,18 @@ impl<R: Read> Table<R> {
                 "UTF-8 text, but the file contains NUL bytes (is it UTF-16?); save it as UTF-8",
             )]);
         }
+        // Fields are trimmed where they are read (`Row::get`), without the
+        // copy of every record that csv's own trimming makes.
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .trim(csv::Trim::All)
+            .buffer_capacity(256 * 1024)
             .from_reader(buffered);
         let mut header = csv::ByteRecord::new();
         let got = reader
             .read_byte_record(&mut header)
             .map_err(|e| vec![csv_problem(&e)])?;
-        if !got || header.iter().all(<[u8]>::is_empty) {
+        if !got || header.iter().all(|h| h.trim_ascii().is_empty()) {
             return Err(vec![Problem::file(format!(
                 "a header row naming the columns: {}",
                 spec.describe()
@@ -257,7 +261,7 @@ impl<R: Read> Table<R> {
         }
         let mut problems = Vec::new();
         let mut names = Vec::with_capacity(header.len());
-        for (i, raw) in header.iter().enumerate() {
+        for (i, raw) in header.iter().map(<[u8]>::trim_ascii).enumerate() {
             let column = |name: &str| Column {
                 number: i + 1,
                 name: name.to_owned(),
@@ -379,13 +383,8 @@ impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let start = self.offset;
-        self.ahead.extend(
-            buf[..n]
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| start + i as u64),
-        );
+        self.ahead
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| start + i as u64));
         self.offset += n as u64;
         Ok(n)
     }

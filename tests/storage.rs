@@ -291,10 +291,10 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
     let users: Vec<User> = (0..600).map(|i| user(&format!("u{i:03}"), Tz::UTC)).collect();
     store.upsert_users(&users, now()).await.unwrap();
     let mut snaps = Vec::new();
-    for u in &users {
+    for (n, u) in users.iter().enumerate() {
         for p in ["2025-01", "2025-02"] {
             let ls = vec![
-                line(Kind::Income, None, "salary", 1000),
+                line(Kind::Income, None, "salary", 1000 + n as i64),
                 line(Kind::Expense, None, "rent", 400),
                 line(Kind::Savings, Some("efund"), "emergency_fund", 5000),
                 line(Kind::Debt, Some("card"), "credit_card", 700),

@@ -117,6 +117,31 @@ pub struct SnapshotLine {
     pub min_payment: Option<Money>,
 }
 
+/// A validated line borrowing its text from the record it was read from, so
+/// checking a file allocates nothing per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRef<'a> {
+    pub kind: Kind,
+    pub account: Option<&'a str>,
+    pub category: &'a str,
+    pub amount: Money,
+    pub rate: Option<Rate>,
+    pub min_payment: Option<Money>,
+}
+
+impl LineRef<'_> {
+    pub fn to_line(&self) -> SnapshotLine {
+        SnapshotLine {
+            kind: self.kind,
+            account: self.account.map(str::to_owned),
+            category: self.category.to_owned(),
+            amount: self.amount,
+            rate: self.rate,
+            min_payment: self.min_payment,
+        }
+    }
+}
+
 /// The text fields of a line, as read from a file (already trimmed).
 #[derive(Debug, Clone, Copy)]
 pub struct RawLine<'a> {
@@ -154,7 +179,7 @@ fn problem(field: LineField, expected: impl Into<String>) -> FieldProblem {
 }
 
 /// Validates every field of a line and reports every problem found.
-pub fn validate_line(raw: RawLine<'_>) -> Result<SnapshotLine, Vec<FieldProblem>> {
+pub fn validate_line(raw: RawLine<'_>) -> Result<LineRef<'_>, Vec<FieldProblem>> {
     let mut problems = Vec::new();
     let kind = raw.kind.parse::<Kind>().ok();
     if kind.is_none() {
@@ -180,7 +205,7 @@ pub fn validate_line(raw: RawLine<'_>) -> Result<SnapshotLine, Vec<FieldProblem>
         }
         (_, "") => None,
         (_, a) => match check_id(a) {
-            Ok(()) => Some(a.to_owned()),
+            Ok(()) => Some(a),
             Err(e) => {
                 problems.push(problem(LineField::Account, format!("an account identifier: {e}")));
                 None
@@ -236,10 +261,10 @@ pub fn validate_line(raw: RawLine<'_>) -> Result<SnapshotLine, Vec<FieldProblem>
         },
     };
     match (kind, amount) {
-        (Some(kind), Some(amount)) if problems.is_empty() => Ok(SnapshotLine {
+        (Some(kind), Some(amount)) if problems.is_empty() => Ok(LineRef {
             kind,
             account,
-            category: raw.category.to_owned(),
+            category: raw.category,
             amount,
             rate,
             min_payment,
@@ -383,7 +408,7 @@ mod tests {
         }
     }
 
-    fn fields(r: Result<SnapshotLine, Vec<FieldProblem>>) -> Vec<LineField> {
+    fn fields(r: Result<LineRef<'_>, Vec<FieldProblem>>) -> Vec<LineField> {
         r.unwrap_err().into_iter().map(|p| p.field).collect()
     }
 

@@ -76,21 +76,37 @@ impl InboxRun<'_> {
         }
         let candidates = scan::scan(&s.dir).with_context(|| format!("reading the inbox folder {}", s.dir.display()))?;
         let mut summary = InboxSummary::default();
-        for candidate in candidates {
+        // Reading and validating a file needs no database, so the next file
+        // is prepared on a blocking thread while this one is stored.
+        let max = s.max_file_bytes;
+        let mut ahead: Option<Pending> = None;
+        for (i, candidate) in candidates.iter().enumerate() {
             let started = Instant::now();
             let span = tracing::info_span!("inbox_file", file = %candidate.name);
             let _entered = span.enter();
-            let outcome = match candidate.not_regular {
-                Some(what) => {
+            let current = ahead.take().or_else(|| spawn_prepare(candidate, max));
+            ahead = candidates.get(i + 1).and_then(|next| spawn_prepare(next, max));
+            let outcome = match (candidate.not_regular, current) {
+                (Some(what), _) => {
                     let problem = Problem::file(format!(
                         "a regular file, but this is {what}; goalkeeper never follows links: put the file itself in the inbox"
                     ));
                     self.fail(&candidate.path, &candidate.name, problem)?
                 }
-                None => match self.process_file(store, &candidate.path, &candidate.name).await? {
-                    Some(outcome) => outcome,
-                    None => continue,
-                },
+                (None, Some(pending)) => {
+                    let prepared = pending
+                        .await
+                        .context("the validation task stopped")?
+                        .with_context(|| format!("reading {}", candidate.path.display()))?;
+                    match self
+                        .store_prepared(store, &candidate.path, &candidate.name, prepared)
+                        .await?
+                    {
+                        Some(outcome) => outcome,
+                        None => continue,
+                    }
+                }
+                (None, None) => continue,
             };
             let ms = started.elapsed().as_millis();
             match outcome {
@@ -112,41 +128,20 @@ impl InboxRun<'_> {
         Ok(summary)
     }
 
-    /// `None` when the file vanished before it could be opened.
-    async fn process_file<S: Storage>(&self, store: &S, path: &Path, name: &str) -> anyhow::Result<Option<Outcome>> {
+    /// Stores a prepared file, or rejects it; `None` when it vanished.
+    async fn store_prepared<S: Storage>(
+        &self,
+        store: &S,
+        path: &Path,
+        name: &str,
+        prepared: Prepared,
+    ) -> anyhow::Result<Option<Outcome>> {
         let max = self.settings.max_file_bytes;
-        let file = match open_no_follow(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
-                return self.fail(path, name, p).map(Some);
-            }
-            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        let (file, mut checked) = match prepared {
+            Prepared::Vanished => return Ok(None),
+            Prepared::Rejected(problem) => return self.fail(path, name, problem).map(Some),
+            Prepared::Read { file, checked } => (file, *checked),
         };
-        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-        if !meta.is_file() {
-            let p = Problem::file("a regular file, but this is a FIFO, socket or device");
-            return self.fail(path, name, p).map(Some);
-        }
-        if meta.len() > max {
-            let p = Problem::file(format!(
-                "a file of at most {max} bytes (inbox.max_file_bytes), but this one has {} bytes",
-                meta.len()
-            ));
-            return self.fail(path, name, p).map(Some);
-        }
-
-        let reader = file.try_clone().context("duplicating a file handle")?;
-        let mut checked = tokio::task::spawn_blocking(move || snapshot_file::check(io::Read::take(reader, max + 1)))
-            .await
-            .context("the validation task stopped")?
-            .with_context(|| format!("reading {}", path.display()))?;
-        if checked.size > max {
-            checked.problems.push(Problem::file(format!(
-                "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
-            )));
-        }
 
         let known = match &checked.sha256 {
             Some(sha) => store.find_ingested_file(sha).await?,
@@ -249,6 +244,65 @@ impl InboxRun<'_> {
         tracing::warn!(problems = total, first = %first, errors = %moves::errors_path(&to).display(), "rejected; nothing from it was stored");
         Ok(Outcome::Failed)
     }
+}
+
+type Pending = tokio::task::JoinHandle<io::Result<Prepared>>;
+
+/// What reading a file on its own, without the database, found.
+enum Prepared {
+    /// It was removed before it could be opened.
+    Vanished,
+    /// It cannot be read as a snapshot file at all.
+    Rejected(Problem),
+    Read {
+        file: File,
+        checked: Box<snapshot_file::Checked>,
+    },
+}
+
+/// Starts preparing a regular candidate on a blocking thread.
+fn spawn_prepare(candidate: &scan::Candidate, max: u64) -> Option<Pending> {
+    let path = candidate.path.clone();
+    candidate
+        .not_regular
+        .is_none()
+        .then(|| tokio::task::spawn_blocking(move || prepare(&path, max)))
+}
+
+/// Opens a file without following links, checks its size and runs the first
+/// pass over it. Errors are operational (the file exists but cannot be read).
+fn prepare(path: &Path, max: u64) -> io::Result<Prepared> {
+    let file = match open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Prepared::Vanished),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
+            return Ok(Prepared::Rejected(p));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Prepared::Rejected(Problem::file(
+            "a regular file, but this is a FIFO, socket or device",
+        )));
+    }
+    if meta.len() > max {
+        return Ok(Prepared::Rejected(Problem::file(format!(
+            "a file of at most {max} bytes (inbox.max_file_bytes), but this one has {} bytes",
+            meta.len()
+        ))));
+    }
+    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1))?;
+    if checked.size > max {
+        checked.problems.push(Problem::file(format!(
+            "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
+        )));
+    }
+    Ok(Prepared::Read {
+        file,
+        checked: Box::new(checked),
+    })
 }
 
 /// Opens without following a symlink (`O_NOFOLLOW`) and without blocking on a

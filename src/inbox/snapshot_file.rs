@@ -4,8 +4,8 @@
 //! accounts in a file, never with its number of lines.
 
 use crate::domain::ids::check_id;
-use crate::domain::snapshot::{FieldProblem, LineField, RawLine, Totals, validate_line};
-use crate::domain::{Period, SnapshotLine, UserId};
+use crate::domain::snapshot::{FieldProblem, LineField, LineRef, RawLine, Totals, validate_line};
+use crate::domain::{Period, UserId};
 use crate::storage::{LineSource, NewLine, NewSnapshot};
 use crate::tabular::{Hashing, HeaderSpec, Problem, Problems, Row, Table};
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ fn column_of(field: LineField) -> usize {
 struct Parsed<'a> {
     user: &'a str,
     period: Period,
-    line: SnapshotLine,
+    line: LineRef<'a>,
 }
 
 /// Checks one row on its own; every problem goes to `problems`.
@@ -95,28 +95,25 @@ fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<P
     }
 }
 
-/// Finds a line's snapshot index, remembering the last key: files list a
-/// user's month together, so most lookups are a comparison.
+/// Finds a line's snapshot index by user and month without allocating: a
+/// user's months in one file are few, so they are a short list.
 #[derive(Default)]
 struct KeyIndex {
-    map: HashMap<(String, Period), usize>,
-    last: Option<(String, Period, usize)>,
+    map: HashMap<Box<str>, Vec<(Period, usize)>>,
 }
 
 impl KeyIndex {
-    fn get(&mut self, user: &str, period: Period) -> Option<usize> {
-        if let Some((u, p, i)) = &self.last {
-            if u == user && *p == period {
-                return Some(*i);
-            }
-        }
-        let i = *self.map.get(&(user.to_owned(), period))?;
-        self.last = Some((user.to_owned(), period, i));
-        Some(i)
+    fn get(&self, user: &str, period: Period) -> Option<usize> {
+        self.map.get(user)?.iter().find(|(p, _)| *p == period).map(|&(_, i)| i)
     }
 
     fn insert(&mut self, user: &str, period: Period, i: usize) {
-        self.map.insert((user.to_owned(), period), i);
+        match self.map.get_mut(user) {
+            Some(periods) => periods.push((period, i)),
+            None => {
+                self.map.insert(user.into(), vec![(period, i)]);
+            }
+        }
     }
 }
 
@@ -148,7 +145,10 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
     let mut problems = Problems::default();
     let mut keys = KeyIndex::default();
     let mut snapshots: Vec<NewSnapshot> = Vec::new();
-    let mut accounts: HashMap<(usize, String), u64> = HashMap::new();
+    // Each account once per snapshot: names are interned, so the check
+    // allocates once per distinct account name, not once per line.
+    let mut account_names: HashMap<Box<str>, u32> = HashMap::new();
+    let mut accounts: HashMap<(usize, u32), u64> = HashMap::new();
     let mut users: Vec<SeenUser> = Vec::new();
     let mut user_index: HashMap<String, usize> = HashMap::new();
     let mut lines = 0u64;
@@ -203,9 +203,17 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
             });
             i
         });
-        if let Some(account) = &parsed.line.account {
-            if let Some(first) = accounts.insert((index, account.clone()), row.line) {
-                accounts.insert((index, account.clone()), first);
+        if let Some(account) = parsed.line.account {
+            let next_id = u32::try_from(account_names.len()).unwrap_or(u32::MAX);
+            let name_id = match account_names.get(account) {
+                Some(&id) => id,
+                None => {
+                    account_names.insert(account.into(), next_id);
+                    next_id
+                }
+            };
+            if let Some(first) = accounts.insert((index, name_id), row.line) {
+                accounts.insert((index, name_id), first);
                 problems.push(Problem::field(
                     row.line,
                     row.column(ACCOUNT),
@@ -302,7 +310,7 @@ impl<R: Read> LineSource for Replay<R> {
             buf.push(NewLine {
                 snapshot,
                 line_no: row.line,
-                line: parsed.line,
+                line: parsed.line.to_line(),
             });
         }
         Ok(())

@@ -1,8 +1,10 @@
 //! The scale-out backend: PostgreSQL, shared by several goalkeeper instances.
 
+use super::sql::SnapshotInsert;
 use super::sql::{SNAPSHOT_ROW_SELECT, SnapshotRowTuple, impl_storage, snapshot_row};
 use super::{Backend, IngestError, LineChunks};
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::time::Duration;
@@ -27,6 +29,93 @@ impl PgStore {
 
     async fn begin_write(&self) -> anyhow::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.context("starting a write transaction")
+    }
+
+    /// Inserts a file's snapshot rows inside `tx`, as arrays in one
+    /// statement; their ids, in the order of `rows`.
+    async fn insert_snapshots(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        file_id: i64,
+        rows: &[SnapshotInsert<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, IngestError> {
+        let db = |e: sqlx::Error| IngestError::Database(e.into());
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(super::LINE_CHUNK) {
+            let n = chunk.len();
+            let mut user = Vec::with_capacity(n);
+            let mut period = Vec::with_capacity(n);
+            let mut version = Vec::with_capacity(n);
+            let mut line_count = Vec::with_capacity(n);
+            let mut money: [Vec<i64>; 8] = Default::default();
+            let mut rate = Vec::with_capacity(n);
+            for r in chunk {
+                let t = &r.snapshot.totals;
+                user.push(r.snapshot.user_id.as_str());
+                period.push(r.period);
+                version.push(r.version);
+                line_count.push(super::sql::to_i64(r.snapshot.line_count));
+                let values = [
+                    t.income,
+                    t.expenses,
+                    t.surplus(),
+                    t.savings,
+                    t.investment,
+                    t.assets,
+                    t.debt,
+                    t.net_worth(),
+                ];
+                for (column, value) in money.iter_mut().zip(values) {
+                    column.push(value.cents());
+                }
+                rate.push(t.savings_rate());
+            }
+            let [income, expenses, surplus, savings, investment, assets, debt, net_worth] = &money;
+            // WITH ORDINALITY numbers the rows so the ids come back in order.
+            let returned: Vec<(i64, i64)> = sqlx::query_as(
+                "WITH input AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
+                 $5::bigint[], $6::bigint[], $7::bigint[], $8::float8[], $9::bigint[], $10::bigint[], \
+                 $11::bigint[], $12::bigint[], $13::bigint[]) WITH ORDINALITY \
+                 AS t(user_id, period, version, line_count, income, expenses, surplus, rate, savings, \
+                 investment, assets, debt, net_worth, n)), \
+                 inserted AS (INSERT INTO snapshots (user_id, period, version, is_current, file_id, line_count, \
+                 total_income, total_expenses, surplus, savings_rate, total_savings, total_investment, \
+                 total_assets, total_debt, net_worth, created_at) \
+                 SELECT user_id, period, version, TRUE, $14, line_count, income, expenses, surplus, rate, \
+                 savings, investment, assets, debt, net_worth, $15 FROM input ORDER BY n \
+                 RETURNING id, user_id, period) \
+                 SELECT input.n, inserted.id FROM inserted \
+                 JOIN input ON input.user_id = inserted.user_id AND input.period = inserted.period \
+                 ORDER BY input.n",
+            )
+            .bind(&user)
+            .bind(&period)
+            .bind(&version)
+            .bind(&line_count)
+            .bind(income)
+            .bind(expenses)
+            .bind(surplus)
+            .bind(&rate)
+            .bind(savings)
+            .bind(investment)
+            .bind(assets)
+            .bind(debt)
+            .bind(net_worth)
+            .bind(file_id)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db)?;
+            if returned.len() != n {
+                return Err(IngestError::Database(anyhow::anyhow!(
+                    "stored {} snapshots of {n}",
+                    returned.len()
+                )));
+            }
+            ids.extend(returned.into_iter().map(|(_, id)| id));
+        }
+        Ok(ids)
     }
 
     /// Stores snapshot lines inside `tx`: one statement per chunk, its columns

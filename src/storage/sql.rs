@@ -67,6 +67,13 @@ pub(super) fn parse_period(s: &str) -> anyhow::Result<Period> {
         .with_context(|| format!("stored snapshot has a malformed period {s:?}"))
 }
 
+/// A snapshot row to insert: the snapshot, its period as text, its version.
+pub(super) struct SnapshotInsert<'a> {
+    pub snapshot: &'a super::NewSnapshot,
+    pub period: &'a str,
+    pub version: i64,
+}
+
 /// Implements [`Storage`](super::Storage) for `$store`, whose `pool` field is a
 /// `sqlx::Pool<$db>` and which has `async fn begin_write(&self)`.
 macro_rules! impl_storage {
@@ -232,6 +239,7 @@ macro_rules! impl_storage {
                 use $crate::storage::IngestError;
                 use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
+                let started = std::time::Instant::now();
                 let mut tx = self.begin_write().await.map_err(IngestError::Database)?;
 
                 let file_id: Option<i64> = sqlx::query_scalar(
@@ -315,48 +323,21 @@ macro_rules! impl_storage {
                         .map_err(db)?;
                 }
 
-                let mut ids: Vec<i64> = vec![0; snapshots.len()];
-                for (n, chunk) in snapshots.chunks(KEY_CHUNK).enumerate() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO snapshots (user_id, period, version, is_current, file_id, line_count, \
-                         total_income, total_expenses, surplus, savings_rate, total_savings, total_investment, \
-                         total_assets, total_debt, net_worth, created_at) ",
-                    );
-                    q.push_values(chunk.iter().enumerate(), |mut row, (i, s)| {
-                        let i = n * KEY_CHUNK + i;
-                        let t = &s.totals;
-                        row.push_bind(s.user_id.as_str())
-                            .push_bind(periods[i].as_str())
-                            .push_bind(previous[i].map_or(1, |(_, v)| v + 1))
-                            .push_bind(true)
-                            .push_bind(file_id)
-                            .push_bind(to_i64(s.line_count))
-                            .push_bind(t.income.cents())
-                            .push_bind(t.expenses.cents())
-                            .push_bind(t.surplus().cents())
-                            .push_bind(t.savings_rate())
-                            .push_bind(t.savings.cents())
-                            .push_bind(t.investment.cents())
-                            .push_bind(t.assets.cents())
-                            .push_bind(t.debt.cents())
-                            .push_bind(t.net_worth().cents())
-                            .push_bind(now);
-                    });
-                    q.push(" RETURNING id, user_id, period");
-                    let rows: Vec<(i64, String, String)> = q
-                        .build_query_as()
-                        .persistent(chunk.len() == KEY_CHUNK)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                    for (id, user, period) in rows {
-                        if let Some(&i) = index.get(&(user.as_str(), period.as_str())) {
-                            ids[i] = id;
-                        }
-                    }
-                }
+                let versions_ms = started.elapsed().as_millis();
+                let rows: Vec<$crate::storage::sql::SnapshotInsert<'_>> = snapshots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, snapshot)| $crate::storage::sql::SnapshotInsert {
+                        snapshot,
+                        period: &periods[i],
+                        version: previous[i].map_or(1, |(_, v)| v + 1),
+                    })
+                    .collect();
+                let ids = self.insert_snapshots(&mut tx, file_id, &rows, now).await?;
 
+                let snapshots_ms = started.elapsed().as_millis();
                 let stored_lines = self.insert_lines(&mut tx, &ids, lines).await?;
+                let lines_ms = started.elapsed().as_millis();
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -366,6 +347,13 @@ macro_rules! impl_storage {
                     .await
                     .map_err(db)?;
                 tx.commit().await.map_err(db)?;
+                tracing::debug!(
+                    versions_ms,
+                    snapshots_ms,
+                    lines_ms,
+                    commit_ms = started.elapsed().as_millis(),
+                    "ingest transaction (cumulative milliseconds)"
+                );
                 Ok($crate::storage::IngestOutcome {
                     file_id,
                     snapshots: snapshots.len(),

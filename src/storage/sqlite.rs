@@ -2,9 +2,11 @@
 //! lock up front (`BEGIN IMMEDIATE`) so a read-then-write transaction never
 //! fails to upgrade; other writers wait up to the busy timeout.
 
+use super::sql::SnapshotInsert;
 use super::sql::{SNAPSHOT_ROW_SELECT, SnapshotRowTuple, impl_storage, snapshot_row};
 use super::{Backend, IngestError, LineChunks, NewLine};
 use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
 use libsqlite3_sys as ffi;
 use sqlx::sqlite::{LockedSqliteHandle, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -49,6 +51,18 @@ impl SqliteStore {
             .context("starting a write transaction")
     }
 
+    /// Inserts a file's snapshot rows inside `tx`; their ids, in order.
+    async fn insert_snapshots(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        file_id: i64,
+        rows: &[SnapshotInsert<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, IngestError> {
+        let mut handle = tx.lock_handle().await.map_err(|e| IngestError::Database(e.into()))?;
+        insert_snapshots_raw(&mut handle, file_id, rows, now).map_err(IngestError::Database)
+    }
+
     /// Stores snapshot lines inside `tx`, chunk by chunk as they are read.
     async fn insert_lines(
         &self,
@@ -72,14 +86,111 @@ const INSERT_LINE: &CStr = c"INSERT INTO snapshot_lines \
     (snapshot_id, line_no, kind, account, category, amount, rate, min_payment) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-/// Finalizes a prepared statement however the insert ends.
-struct Statement(*mut ffi::sqlite3_stmt);
+const INSERT_SNAPSHOT: &CStr = c"INSERT INTO snapshots \
+    (user_id, period, version, is_current, file_id, line_count, total_income, total_expenses, surplus, \
+    savings_rate, total_savings, total_investment, total_assets, total_debt, net_worth, created_at) \
+    VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
-impl Drop for Statement {
+/// A value bound to a statement parameter.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    Null,
+}
+
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A statement prepared with SQLite's C API on a connection sqlx lends us
+/// (`lock_handle`), inside the transaction sqlx began on it. Rows are bound,
+/// stepped and reset one at a time, as the sqlite3 shell's `.import` does:
+/// going through sqlx's arguments costs more per parameter than SQLite's
+/// insert itself (see bench/ingest.sh). Finalized on drop.
+struct Statement<'h> {
+    db: *mut ffi::sqlite3,
+    stmt: *mut ffi::sqlite3_stmt,
+    _handle: std::marker::PhantomData<&'h mut LockedSqliteHandle<'h>>,
+}
+
+impl<'h> Statement<'h> {
+    fn prepare(handle: &'h mut LockedSqliteHandle<'_>, sql: &CStr) -> anyhow::Result<Self> {
+        let db = handle.as_raw_handle().as_ptr();
+        let mut stmt = std::ptr::null_mut();
+        // SAFETY: `db` is open and locked for this thread by `handle`, which
+        // outlives the statement; the SQL is NUL-terminated.
+        let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, std::ptr::null_mut()) };
+        if rc != ffi::SQLITE_OK {
+            return Err(sqlite_error(db, "preparing an insert"));
+        }
+        Ok(Statement {
+            db,
+            stmt,
+            _handle: std::marker::PhantomData,
+        })
+    }
+
+    /// Binds `values` to parameters 1.. and runs the statement once.
+    fn run(&mut self, values: &[Value<'_>]) -> anyhow::Result<()> {
+        let mut bind_failed = false;
+        for (i, value) in values.iter().enumerate() {
+            let i = c_int::try_from(i + 1).context("too many parameters")?;
+            // SAFETY: `stmt` is live; text is only read until the reset below
+            // and `values` outlives this call, so SQLite may use it in place
+            // (a `None` destructor is SQLITE_STATIC).
+            let rc = unsafe {
+                match *value {
+                    Value::Int(v) => ffi::sqlite3_bind_int64(self.stmt, i, v),
+                    Value::Real(v) => ffi::sqlite3_bind_double(self.stmt, i, v),
+                    Value::Null => ffi::sqlite3_bind_null(self.stmt, i),
+                    Value::Text(text) => {
+                        let len = c_int::try_from(text.len()).context("a text field is too long for SQLite")?;
+                        ffi::sqlite3_bind_text(self.stmt, i, text.as_ptr().cast(), len, None)
+                    }
+                }
+            };
+            bind_failed |= rc != ffi::SQLITE_OK;
+        }
+        let failed = if bind_failed {
+            Some(sqlite_error(self.db, "binding values"))
+        } else {
+            // SAFETY: every parameter is bound to memory that lives until the reset.
+            let rc = unsafe { ffi::sqlite3_step(self.stmt) };
+            (rc != ffi::SQLITE_DONE).then(|| sqlite_error(self.db, "inserting a row"))
+        };
+        // SAFETY: resetting a live statement is always allowed; it releases
+        // the bound text before the caller's values go away.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// The rowid of the row the last `run` inserted.
+    fn last_rowid(&self) -> i64 {
+        // SAFETY: `db` is open and locked for us.
+        unsafe { ffi::sqlite3_last_insert_rowid(self.db) }
+    }
+}
+
+impl Drop for Statement<'_> {
     fn drop(&mut self) {
-        // SAFETY: the statement was prepared on a connection that is still
-        // locked for us, and is finalized exactly once, here.
-        unsafe { ffi::sqlite3_finalize(self.0) };
+        // SAFETY: prepared on a connection still locked for us; finalized once, here.
+        unsafe { ffi::sqlite3_finalize(self.stmt) };
     }
 }
 
@@ -92,75 +203,60 @@ fn sqlite_error(db: *mut ffi::sqlite3, doing: &str) -> anyhow::Error {
     anyhow::anyhow!("{doing}: {message}")
 }
 
-/// Inserts lines with SQLite's C API on the transaction's own connection: one
-/// prepared statement, bound, stepped and reset per row, as the sqlite3
-/// shell's `.import` does. Going through sqlx's arguments costs more per
-/// parameter than SQLite's insert itself (see bench/ingest.sh).
 fn insert_lines_raw(handle: &mut LockedSqliteHandle<'_>, ids: &[i64], lines: &[NewLine]) -> anyhow::Result<()> {
-    let db = handle.as_raw_handle().as_ptr();
-    let mut raw = std::ptr::null_mut();
-    // SAFETY: `db` is open and locked for this thread by `handle`; the SQL is a
-    // NUL-terminated constant.
-    let rc = unsafe { ffi::sqlite3_prepare_v2(db, INSERT_LINE.as_ptr(), -1, &mut raw, std::ptr::null_mut()) };
-    if rc != ffi::SQLITE_OK {
-        return Err(sqlite_error(db, "preparing the line insert"));
-    }
-    let stmt = Statement(raw);
+    let mut stmt = Statement::prepare(handle, INSERT_LINE)?;
     for l in lines {
         let snapshot_id = ids
             .get(l.snapshot)
             .copied()
             .context("a line names a snapshot that was not stored")?;
         let rate = l.line.rate.map(|r| r.to_string());
-        let ints = [
-            (1, Some(snapshot_id)),
-            (2, Some(super::sql::to_i64(l.line_no))),
-            (6, Some(l.line.amount.cents())),
-            (8, l.line.min_payment.map(|m| m.cents())),
-        ];
-        let texts = [
-            (3, Some(l.line.kind.as_str())),
-            (4, l.line.account.as_deref()),
-            (5, Some(l.line.category.as_str())),
-            (7, rate.as_deref()),
-        ];
-        let mut bind_failed = false;
-        for (i, value) in ints {
-            // SAFETY: `stmt` is a live prepared statement with 8 parameters.
-            let rc = unsafe {
-                match value {
-                    Some(v) => ffi::sqlite3_bind_int64(stmt.0, i, v),
-                    None => ffi::sqlite3_bind_null(stmt.0, i),
-                }
-            };
-            bind_failed |= rc != ffi::SQLITE_OK;
-        }
-        for (i, value) in texts {
-            let rc = match value {
-                Some(text) => {
-                    let len = c_int::try_from(text.len()).context("a text field is too long for SQLite")?;
-                    // SAFETY: `text` outlives the step below and is not changed
-                    // before the statement is reset, so SQLite may use it in
-                    // place (a `None` destructor is SQLITE_STATIC).
-                    unsafe { ffi::sqlite3_bind_text(stmt.0, i, text.as_ptr().cast(), len, None) }
-                }
-                // SAFETY: as for the integers above.
-                None => unsafe { ffi::sqlite3_bind_null(stmt.0, i) },
-            };
-            bind_failed |= rc != ffi::SQLITE_OK;
-        }
-        if bind_failed {
-            return Err(sqlite_error(db, "binding a snapshot line"));
-        }
-        // SAFETY: every parameter is bound to memory that lives until the reset.
-        let rc = unsafe { ffi::sqlite3_step(stmt.0) };
-        let failed = (rc != ffi::SQLITE_DONE).then(|| sqlite_error(db, &format!("storing line {}", l.line_no)));
-        // SAFETY: resetting a live statement is always allowed; it releases the
-        // bound text before that text is dropped.
-        unsafe { ffi::sqlite3_reset(stmt.0) };
-        if let Some(err) = failed {
-            return Err(err);
-        }
+        stmt.run(&[
+            snapshot_id.into(),
+            super::sql::to_i64(l.line_no).into(),
+            l.line.kind.as_str().into(),
+            l.line.account.as_deref().into(),
+            l.line.category.as_str().into(),
+            l.line.amount.cents().into(),
+            rate.as_deref().into(),
+            l.line.min_payment.map(|m| m.cents()).into(),
+        ])
+        .with_context(|| format!("storing line {}", l.line_no))?;
     }
     Ok(())
+}
+
+fn insert_snapshots_raw(
+    handle: &mut LockedSqliteHandle<'_>,
+    file_id: i64,
+    rows: &[SnapshotInsert<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<i64>> {
+    // sqlx's own text form of a timestamp, so sqlx reads it back.
+    let created_at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+    let mut stmt = Statement::prepare(handle, INSERT_SNAPSHOT)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        let t = &r.snapshot.totals;
+        stmt.run(&[
+            r.snapshot.user_id.as_str().into(),
+            r.period.into(),
+            r.version.into(),
+            file_id.into(),
+            super::sql::to_i64(r.snapshot.line_count).into(),
+            t.income.cents().into(),
+            t.expenses.cents().into(),
+            t.surplus().cents().into(),
+            t.savings_rate().map_or(Value::Null, Value::Real),
+            t.savings.cents().into(),
+            t.investment.cents().into(),
+            t.assets.cents().into(),
+            t.debt.cents().into(),
+            t.net_worth().cents().into(),
+            created_at.as_str().into(),
+        ])
+        .with_context(|| format!("storing the snapshot of {} {}", r.snapshot.user_id, r.period))?;
+        ids.push(stmt.last_rowid());
+    }
+    Ok(ids)
 }
