@@ -74,6 +74,11 @@ impl Rate {
     pub fn percent(self) -> Decimal {
         self.0
     }
+
+    /// A rate from its exact decimal; `None` outside 0 to 1000 %.
+    pub fn from_percent(d: Decimal) -> Option<Rate> {
+        (d >= Decimal::ZERO && d <= Decimal::from(1000)).then_some(Rate(d.normalize()))
+    }
 }
 
 impl FromStr for Rate {

@@ -9,6 +9,7 @@
 pub mod moves;
 pub mod scan;
 pub mod snapshot_file;
+pub mod spill;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
@@ -17,6 +18,7 @@ use crate::tabular::{Problem, Problems};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
@@ -80,12 +82,15 @@ impl InboxRun<'_> {
         // is prepared on a blocking thread while this one is stored.
         let max = s.max_file_bytes;
         let mut ahead: Option<Pending> = None;
+        // Users confirmed registered during this run: consecutive monthly
+        // files name the same people, so each is looked up once per run.
+        let mut known_users: HashSet<String> = HashSet::new();
         for (i, candidate) in candidates.iter().enumerate() {
             let started = Instant::now();
             let span = tracing::info_span!("inbox_file", file = %candidate.name);
             let _entered = span.enter();
-            let current = ahead.take().or_else(|| spawn_prepare(candidate, max));
-            ahead = candidates.get(i + 1).and_then(|next| spawn_prepare(next, max));
+            let current = ahead.take().or_else(|| spawn_prepare(candidate, max, &s.dir));
+            ahead = candidates.get(i + 1).and_then(|next| spawn_prepare(next, max, &s.dir));
             let outcome = match (candidate.not_regular, current) {
                 (Some(what), _) => {
                     let problem = Problem::file(format!(
@@ -99,7 +104,7 @@ impl InboxRun<'_> {
                         .context("the validation task stopped")?
                         .with_context(|| format!("reading {}", candidate.path.display()))?;
                     match self
-                        .store_prepared(store, &candidate.path, &candidate.name, prepared)
+                        .store_prepared(store, &candidate.path, &candidate.name, prepared, &mut known_users)
                         .await?
                     {
                         Some(outcome) => outcome,
@@ -135,12 +140,17 @@ impl InboxRun<'_> {
         path: &Path,
         name: &str,
         prepared: Prepared,
+        known_users: &mut HashSet<String>,
     ) -> anyhow::Result<Option<Outcome>> {
-        let max = self.settings.max_file_bytes;
-        let (file, mut checked) = match prepared {
+        let (file, modified, mut checked, spill) = match prepared {
             Prepared::Vanished => return Ok(None),
             Prepared::Rejected(problem) => return self.fail(path, name, problem).map(Some),
-            Prepared::Read { file, checked } => (file, *checked),
+            Prepared::Read {
+                file,
+                modified,
+                checked,
+                spill,
+            } => (file, modified, *checked, spill),
         };
 
         let known = match &checked.sha256 {
@@ -155,9 +165,14 @@ impl InboxRun<'_> {
 
         let mut create_users = Vec::new();
         if !checked.users.is_empty() {
-            let ids: Vec<&str> = checked.users.iter().map(|u| u.id.as_str()).collect();
-            let known = store.known_user_ids(&ids).await?;
-            for seen in checked.users.iter().filter(|u| !known.contains(&u.id)) {
+            let unconfirmed: Vec<&str> = checked
+                .users
+                .iter()
+                .map(|u| u.id.as_str())
+                .filter(|id| !known_users.contains(*id))
+                .collect();
+            known_users.extend(store.known_user_ids(&unconfirmed).await?);
+            for seen in checked.users.iter().filter(|u| !known_users.contains(&u.id)) {
                 if self.settings.auto_create_users {
                     create_users.push(User {
                         id: UserId::from_trusted(seen.id.clone()),
@@ -192,10 +207,10 @@ impl InboxRun<'_> {
             size_bytes: checked.size,
             line_count: checked.lines,
         };
-        let mut reader = file;
-        io::Seek::rewind(&mut reader).context("rewinding the file for storing")?;
-        let replay = snapshot_file::Replay::new(io::Read::take(reader, max + 1), &mut checked)?;
-        let mut lines = LineChunks::spawn(replay);
+        // The last check before commit: the file is still what was validated.
+        let validated_size = checked.size;
+        let unchanged = move || unchanged_since(&file, validated_size, modified);
+        let mut lines = LineChunks::spawn(spill::SpillReader::new(spill, unchanged));
         let snapshots = std::mem::take(&mut checked.snapshots);
         match store
             .ingest_file(&new_file, &create_users, &snapshots, &mut lines, self.now)
@@ -248,6 +263,19 @@ impl InboxRun<'_> {
 
 type Pending = tokio::task::JoinHandle<io::Result<Prepared>>;
 
+/// Fails if `file` is no longer the size it was validated at, or was modified
+/// since it was opened: someone wrote into it in place.
+fn unchanged_since(file: &File, size: u64, modified: std::time::SystemTime) -> anyhow::Result<()> {
+    let meta = file.metadata()?;
+    if meta.len() != size || meta.modified()? != modified {
+        anyhow::bail!(
+            "the file changed while it was being stored; nothing of it was stored. Write files under a .part or .tmp \
+             name and rename them when complete"
+        );
+    }
+    Ok(())
+}
+
 /// What reading a file on its own, without the database, found.
 enum Prepared {
     /// It was removed before it could be opened.
@@ -256,22 +284,29 @@ enum Prepared {
     Rejected(Problem),
     Read {
         file: File,
+        /// When the file was last modified as it was opened.
+        modified: std::time::SystemTime,
         checked: Box<snapshot_file::Checked>,
+        /// The validated lines, ready to store (see [`spill`]).
+        spill: File,
     },
 }
 
 /// Starts preparing a regular candidate on a blocking thread.
-fn spawn_prepare(candidate: &scan::Candidate, max: u64) -> Option<Pending> {
+fn spawn_prepare(candidate: &scan::Candidate, max: u64, spill_dir: &Path) -> Option<Pending> {
     let path = candidate.path.clone();
+    let spill_dir = spill_dir.to_path_buf();
     candidate
         .not_regular
         .is_none()
-        .then(|| tokio::task::spawn_blocking(move || prepare(&path, max)))
+        .then(|| tokio::task::spawn_blocking(move || prepare(&path, max, &spill_dir)))
 }
 
-/// Opens a file without following links, checks its size and runs the first
-/// pass over it. Errors are operational (the file exists but cannot be read).
-fn prepare(path: &Path, max: u64) -> io::Result<Prepared> {
+/// Opens a file without following links, checks its size, then reads it
+/// once: hashing, validating and spilling its lines to an unnamed temporary
+/// file in `spill_dir` (gone with the process, whatever happens). Errors are
+/// operational (the file exists but cannot be read).
+fn prepare(path: &Path, max: u64, spill_dir: &Path) -> io::Result<Prepared> {
     let file = match open_no_follow(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Prepared::Vanished),
@@ -293,7 +328,11 @@ fn prepare(path: &Path, max: u64) -> io::Result<Prepared> {
             meta.len()
         ))));
     }
-    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1))?;
+    let modified = meta.modified()?;
+    let mut spill = io::BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(spill_dir)?);
+    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1), &mut spill)?;
+    let mut spill = spill.into_inner().map_err(io::IntoInnerError::into_error)?;
+    io::Seek::rewind(&mut spill)?;
     if checked.size > max {
         checked.problems.push(Problem::file(format!(
             "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
@@ -301,7 +340,9 @@ fn prepare(path: &Path, max: u64) -> io::Result<Prepared> {
     }
     Ok(Prepared::Read {
         file,
+        modified,
         checked: Box::new(checked),
+        spill,
     })
 }
 
@@ -333,4 +374,37 @@ pub fn error_report(name: &str, listed: &[Problem], total: u64) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_written_to_after_validation_is_noticed_before_commit() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"user_id,period\n").unwrap();
+        let meta = file.metadata().unwrap();
+        let (size, modified) = (meta.len(), meta.modified().unwrap());
+        assert!(unchanged_since(&file, size, modified).is_ok());
+        file.write_all(b"u1,2025-01\n").unwrap();
+        let err = unchanged_since(&file, size, modified).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the file changed while it was being stored"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_errors_report_counts_what_it_does_not_list() {
+        let listed = vec![Problem::line(2, "x")];
+        let report = error_report("a.csv", &listed, 3);
+        assert!(report.starts_with("goalkeeper rejected a.csv: 3 problems. Nothing from this file was stored."));
+        assert!(
+            report.ends_with("line 2: expected x\n... and 2 more problems\n"),
+            "{report}"
+        );
+    }
 }

@@ -1,15 +1,15 @@
-//! One snapshot CSV file: the columns, the first pass (hash, validate,
-//! aggregate) and the second (replay the validated lines into storage).
-//! Both passes stream: memory grows with the number of distinct snapshots and
-//! accounts in a file, never with its number of lines.
+//! One snapshot CSV file: its columns, and the one pass over it that hashes,
+//! validates and totals it, spilling the validated lines for storing (see
+//! [`super::spill`]). It streams: memory grows with the number of distinct
+//! snapshots and accounts in a file, never with its number of lines.
 
 use crate::domain::ids::check_id;
 use crate::domain::snapshot::{FieldProblem, LineField, LineRef, RawLine, Totals, validate_line};
 use crate::domain::{Period, UserId};
-use crate::storage::{LineSource, NewLine, NewSnapshot};
+use crate::storage::NewSnapshot;
 use crate::tabular::{Hashing, HeaderSpec, Problem, Problems, Row, Table};
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 
 pub const SPEC: HeaderSpec = HeaderSpec {
     required: &["user_id", "period", "kind", "account", "category", "amount"],
@@ -95,16 +95,30 @@ fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<P
     }
 }
 
-/// Finds a line's snapshot index by user and month without allocating: a
-/// user's months in one file are few, so they are a short list.
+/// Finds a line's snapshot index by user and month. Files list a user's
+/// month together, so the last key answers most lines without hashing; the
+/// map is keyed by user, a user's months in one file being few.
 #[derive(Default)]
 struct KeyIndex {
     map: HashMap<Box<str>, Vec<(Period, usize)>>,
+    last: Option<(Box<str>, Period, usize)>,
 }
 
 impl KeyIndex {
-    fn get(&self, user: &str, period: Period) -> Option<usize> {
-        self.map.get(user)?.iter().find(|(p, _)| *p == period).map(|&(_, i)| i)
+    fn get(&mut self, user: &str, period: Period) -> Option<usize> {
+        if let Some((u, p, i)) = &self.last {
+            if **u == *user && *p == period {
+                return Some(*i);
+            }
+        }
+        let i = self
+            .map
+            .get(user)?
+            .iter()
+            .find(|(p, _)| *p == period)
+            .map(|&(_, i)| i)?;
+        self.last = Some((user.into(), period, i));
+        Some(i)
     }
 
     fn insert(&mut self, user: &str, period: Period, i: usize) {
@@ -135,13 +149,13 @@ pub struct Checked {
     pub snapshots: Vec<NewSnapshot>,
     pub users: Vec<SeenUser>,
     pub problems: Problems,
-    keys: KeyIndex,
 }
 
-/// The first pass: reads all of `input`, hashing it, checking every line and
-/// totalling each `(user, period)` snapshot. Only I/O errors are errors;
-/// everything wrong with the content is in `problems`.
-pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
+/// Reads all of `input`, hashing it, checking every line and totalling each
+/// `(user, period)` snapshot. While no problem has been found, each valid line
+/// is also written to `spill`. Only I/O errors are errors; everything wrong
+/// with the content is in `problems`.
+pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checked> {
     let mut problems = Problems::default();
     let mut keys = KeyIndex::default();
     let mut snapshots: Vec<NewSnapshot> = Vec::new();
@@ -164,7 +178,6 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
                 snapshots,
                 users,
                 problems,
-                keys,
             });
         }
     };
@@ -180,8 +193,12 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
         let Some(parsed) = parse_row(&row, &mut problems) else {
             continue;
         };
-        match user_index.get(parsed.user) {
-            Some(&i) => users[i].lines += 1,
+        let known = match users.last() {
+            Some(last) if last.id == parsed.user => Some(users.len() - 1),
+            _ => user_index.get(parsed.user).copied(),
+        };
+        match known {
+            Some(i) => users[i].lines += 1,
             None => {
                 user_index.insert(parsed.user.to_owned(), users.len());
                 users.push(SeenUser {
@@ -226,6 +243,9 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
                 continue;
             }
         }
+        if problems.is_empty() {
+            super::spill::write_line(spill, index, row.line, &parsed.line)?;
+        }
         let snapshot = &mut snapshots[index];
         snapshot.line_count += 1;
         if let Err(e) = snapshot.totals.add(parsed.line.kind, parsed.line.amount) {
@@ -245,76 +265,7 @@ pub fn check<R: Read>(input: R) -> std::io::Result<Checked> {
         snapshots,
         users,
         problems,
-        keys,
     })
-}
-
-/// The second pass: replays a checked file as [`NewLine`]s. Anything that
-/// differs from the first pass (the file changed under us) is an error, which
-/// rolls the whole ingest back.
-pub struct Replay<R: Read> {
-    table: Option<Table<Hashing<R>>>,
-    keys: KeyIndex,
-    sha256: String,
-}
-
-impl<R: Read> Replay<R> {
-    pub fn new(input: R, checked: &mut Checked) -> anyhow::Result<Self> {
-        let table = Table::open(Hashing::new(input), &SPEC)
-            .map_err(|_| anyhow::anyhow!("the file changed while it was being stored (its header no longer reads)"))?;
-        let sha256 = checked.sha256.clone().unwrap_or_default();
-        Ok(Replay {
-            table: Some(table),
-            keys: std::mem::take(&mut checked.keys),
-            sha256,
-        })
-    }
-}
-
-fn changed(detail: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the file changed while it was being stored ({detail}); write files under a .part or .tmp name and rename them when complete"
-    )
-}
-
-impl<R: Read> LineSource for Replay<R> {
-    fn next_chunk(&mut self, buf: &mut Vec<NewLine>, max: usize) -> anyhow::Result<()> {
-        buf.clear();
-        while buf.len() < max {
-            let Some(table) = self.table.as_mut() else {
-                return Ok(());
-            };
-            let Some(row) = table.next_row() else {
-                let Some(done) = self.table.take() else {
-                    return Ok(());
-                };
-                let (sha, _) = done.into_inner().finish()?;
-                if sha != self.sha256 {
-                    return Err(changed("its SHA-256 differs"));
-                }
-                return Ok(());
-            };
-            let row = row.map_err(changed)?;
-            let mut problems: Vec<Problem> = Vec::new();
-            let parsed = parse_row(&row, &mut problems).ok_or_else(|| {
-                changed(
-                    problems
-                        .first()
-                        .map_or_else(|| "a line no longer reads".to_owned(), ToString::to_string),
-                )
-            })?;
-            let snapshot = self
-                .keys
-                .get(parsed.user, parsed.period)
-                .ok_or_else(|| changed("a new user or month appeared"))?;
-            buf.push(NewLine {
-                snapshot,
-                line_no: row.line,
-                line: parsed.line.to_line(),
-            });
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -324,7 +275,7 @@ mod tests {
     const HEADER: &str = "user_id,period,kind,account,category,amount,rate,min_payment\n";
 
     fn checked(body: &str) -> Checked {
-        check(format!("{HEADER}{body}").as_bytes()).unwrap()
+        check(format!("{HEADER}{body}").as_bytes(), &mut std::io::sink()).unwrap()
     }
 
     fn messages(c: Checked) -> Vec<String> {
@@ -378,37 +329,41 @@ mod tests {
     }
 
     #[test]
-    fn the_replay_yields_every_line_tagged_with_its_snapshot() {
+    fn valid_lines_are_spilled_tagged_with_their_snapshot() {
         let text = format!(
             "{HEADER}u1,2025-01,income,,salary,5000,,\nu2,2025-01,income,,salary,1,,\nu1,2025-01,debt,card,cc,9,21.9,25\n"
         );
-        let mut c = check(text.as_bytes()).unwrap();
-        let mut replay = Replay::new(text.as_bytes(), &mut c).unwrap();
-        let mut buf = Vec::new();
-        replay.next_chunk(&mut buf, 2).unwrap();
+        let mut spill = Vec::new();
+        let c = check(text.as_bytes(), &mut spill).unwrap();
+        assert!(c.problems.is_empty());
+        let mut input = &spill[..];
+        let mut got = Vec::new();
+        while let Some(l) = crate::inbox::spill::read_line(&mut input).unwrap() {
+            got.push((l.snapshot, l.line_no, l.line.category, l.line.amount.to_string()));
+        }
         assert_eq!(
-            buf.iter().map(|l| (l.snapshot, l.line_no)).collect::<Vec<_>>(),
-            [(0, 2), (1, 3)]
+            got,
+            [
+                (0, 2, "salary".to_owned(), "5000.00".to_owned()),
+                (1, 3, "salary".to_owned(), "1.00".to_owned()),
+                (0, 4, "cc".to_owned(), "9.00".to_owned()),
+            ]
         );
-        replay.next_chunk(&mut buf, 2).unwrap();
-        assert_eq!(
-            buf.iter().map(|l| (l.snapshot, l.line_no)).collect::<Vec<_>>(),
-            [(0, 4)]
-        );
-        replay.next_chunk(&mut buf, 2).unwrap();
-        assert!(buf.is_empty());
     }
 
     #[test]
-    fn a_file_that_changed_between_passes_is_refused() {
-        let before = format!("{HEADER}u1,2025-01,income,,salary,5000,,\n");
-        let after = format!("{HEADER}u1,2025-01,income,,salary,5001,,\n");
-        let mut c = check(before.as_bytes()).unwrap();
-        let mut replay = Replay::new(after.as_bytes(), &mut c).unwrap();
-        let mut buf = Vec::new();
-        let err = (0..3)
-            .find_map(|_| replay.next_chunk(&mut buf, 10).err())
-            .expect("the change is noticed");
-        assert!(err.to_string().contains("changed while it was being stored"), "{err}");
+    fn nothing_after_the_first_problem_is_spilled() {
+        let text = format!(
+            "{HEADER}u1,2025-01,income,,salary,5,,\nu1,2025-01,income,,bonus,x,,\nu1,2025-01,expense,,rent,1,,\n"
+        );
+        let mut spill = Vec::new();
+        let c = check(text.as_bytes(), &mut spill).unwrap();
+        assert_eq!(c.problems.total(), 1);
+        let mut input = &spill[..];
+        assert_eq!(
+            crate::inbox::spill::read_line(&mut input).unwrap().map(|l| l.line_no),
+            Some(2)
+        );
+        assert!(crate::inbox::spill::read_line(&mut input).unwrap().is_none());
     }
 }

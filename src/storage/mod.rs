@@ -106,7 +106,9 @@ pub struct LineChunks {
 
 impl LineChunks {
     pub fn spawn<S: LineSource + Send + 'static>(mut source: S) -> LineChunks {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        // Room to read ahead while storage does its per-file work (versions,
+        // snapshot rows): up to 8 chunks of lines, a few megabytes.
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::task::spawn_blocking(move || {
             loop {
                 let mut buf = Vec::with_capacity(LINE_CHUNK);

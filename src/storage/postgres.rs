@@ -27,6 +27,9 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// PostgreSQL checkpoints on its own.
+    fn checkpoint_in_background(&self) {}
+
     async fn begin_write(&self) -> anyhow::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.context("starting a write transaction")
     }

@@ -347,6 +347,7 @@ macro_rules! impl_storage {
                     .await
                     .map_err(db)?;
                 tx.commit().await.map_err(db)?;
+                self.checkpoint_in_background();
                 tracing::debug!(
                     versions_ms,
                     snapshots_ms,
