@@ -189,6 +189,23 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// Every field of the spec, in spec order, or `None` after reporting to
+    /// `problems` each one that cannot be read (not UTF-8, too long).
+    pub fn fields<const N: usize>(&self, problems: &mut impl Extend<Problem>) -> Option<[&'a str; N]> {
+        let mut fields = [""; N];
+        let mut readable = true;
+        for (i, slot) in fields.iter_mut().enumerate() {
+            match self.get(i) {
+                Ok(v) => *slot = v,
+                Err(p) => {
+                    problems.extend([p]);
+                    readable = false;
+                }
+            }
+        }
+        readable.then_some(fields)
+    }
+
     /// Field `i` of the spec (required first, then optional): `""` when the
     /// column is absent. Not UTF-8 or too long is a problem.
     pub fn get(&self, i: usize) -> Result<&'a str, Problem> {

@@ -19,8 +19,7 @@ fn the_sample_inbox_is_stored_with_its_correction_and_duplicate_recognised() {
     );
     assert!(names_in(&sb.inbox()).iter().all(|n| n == "processed" || n == "failed"));
     assert_eq!(names_in(&sb.processed()).len(), 15);
-    let show = sb.run_ok(&["snapshots", "show", "ben", "2025-06", "--json"], 0);
-    let snap: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    let snap = sb.snapshot_json("ben", "2025-06");
     assert_eq!(snap["version"], 2);
     assert_eq!(snap["versions"], 2);
     assert_eq!(snap["file_name"], "snapshots-2025-06_correction.csv");
@@ -43,8 +42,7 @@ fn a_snapshot_shows_totals_by_category_and_account() {
         ),
     );
     sb.run_ok(&["--run-once"], 0);
-    let snap: serde_json::Value =
-        serde_json::from_str(&sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0).stdout).unwrap();
+    let snap = sb.snapshot_json("ana", "2025-01");
     let s = &snap["summary"];
     assert_eq!(s["total_income"], "5000.00");
     assert_eq!(s["total_expenses"], "1600.50");
@@ -67,8 +65,7 @@ fn a_snapshot_without_income_shows_no_savings_rate() {
     sb.register_sample_users();
     sb.drop_file("x.csv", format!("{HEADER}ana,2025-01,expense,,housing,10,,\n"));
     sb.run_ok(&["--run-once"], 0);
-    let snap: serde_json::Value =
-        serde_json::from_str(&sb.run_ok(&["snapshots", "show", "ana", "2025-01", "--json"], 0).stdout).unwrap();
+    let snap = sb.snapshot_json("ana", "2025-01");
     assert!(snap["summary"]["savings_rate"].is_null());
 }
 

@@ -98,20 +98,9 @@ pub fn read_import(input: impl std::io::Read, default_tz: Tz) -> Result<Vec<User
                 continue;
             }
         };
-        let mut fields = [""; 4];
-        let mut readable = true;
-        for (i, slot) in fields.iter_mut().enumerate() {
-            match row.get(i) {
-                Ok(v) => *slot = v,
-                Err(p) => {
-                    problems.push(p);
-                    readable = false;
-                }
-            }
-        }
-        if !readable {
+        let Some(fields) = row.fields::<4>(&mut problems) else {
             continue;
-        }
+        };
         let input = UserInput {
             id: fields[0],
             email: fields[1],

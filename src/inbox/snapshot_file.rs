@@ -44,21 +44,9 @@ struct Parsed<'a> {
 
 /// Checks one row on its own; every problem goes to `problems`.
 fn parse_row<'a>(row: &Row<'a>, problems: &mut impl Extend<Problem>) -> Option<Parsed<'a>> {
-    let mut fields = [""; 8];
-    let mut readable = true;
-    for (i, slot) in fields.iter_mut().enumerate() {
-        match row.get(i) {
-            Ok(v) => *slot = v,
-            Err(p) => {
-                problems.extend([p]);
-                readable = false;
-            }
-        }
-    }
-    if !readable {
-        // Judging the other fields against a placeholder would add false problems.
-        return None;
-    }
+    // An unreadable field is reported by itself: judging the others against
+    // a placeholder would add false problems.
+    let fields: [&str; 8] = row.fields(problems)?;
     let mut ok = true;
     let field = |i: usize, expected: String| Problem::field(row.line, row.column(i), fields[i], expected);
     if let Err(e) = check_id(fields[USER]) {

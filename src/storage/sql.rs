@@ -67,6 +67,32 @@ pub(super) fn parse_period(s: &str) -> anyhow::Result<Period> {
         .with_context(|| format!("stored snapshot has a malformed period {s:?}"))
 }
 
+/// `INSERT INTO users ... ON CONFLICT (id) <on_conflict>` for a chunk of users.
+pub(super) fn insert_users<'a, DB: sqlx::Database>(
+    users: &'a [User],
+    now: chrono::DateTime<chrono::Utc>,
+    on_conflict: &str,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut q =
+        sqlx::QueryBuilder::new("INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) ");
+    q.push_values(users, |mut row, u| {
+        row.push_bind(u.id.as_str())
+            .push_bind(u.email.as_ref().map(|e| e.as_str()))
+            .push_bind(u.display_name.as_deref())
+            .push_bind(u.timezone.name())
+            .push_bind(now)
+            .push_bind(now);
+    });
+    q.push(" ON CONFLICT (id) ");
+    q.push(on_conflict);
+    q
+}
+
 /// A snapshot row to insert: the snapshot, its period as text, its version.
 pub(super) struct SnapshotInsert<'a> {
     pub snapshot: &'a super::NewSnapshot,
@@ -144,21 +170,11 @@ macro_rules! impl_storage {
                     }
                 }
                 for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) ",
-                    );
-                    q.push_values(chunk, |mut row, u| {
-                        row.push_bind(u.id.as_str())
-                            .push_bind(u.email.as_ref().map(|e| e.as_str()))
-                            .push_bind(u.display_name.as_deref())
-                            .push_bind(u.timezone.name())
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    q.push(
-                        " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
-                         display_name = excluded.display_name, timezone = excluded.timezone, \
-                         updated_at = excluded.updated_at",
+                    let mut q = $crate::storage::sql::insert_users::<$db>(
+                        chunk,
+                        now,
+                        "DO UPDATE SET email = excluded.email, display_name = excluded.display_name, \
+                         timezone = excluded.timezone, updated_at = excluded.updated_at",
                     );
                     q.build()
                         .persistent(chunk.len() == $crate::storage::sql::KEY_CHUNK)
@@ -260,18 +276,7 @@ macro_rules! impl_storage {
                 };
 
                 for chunk in create_users.chunks(KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO users (id, email, display_name, timezone, created_at, updated_at) ",
-                    );
-                    q.push_values(chunk, |mut row, u| {
-                        row.push_bind(u.id.as_str())
-                            .push_bind(u.email.as_ref().map(|e| e.as_str()))
-                            .push_bind(u.display_name.as_deref())
-                            .push_bind(u.timezone.name())
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    let mut q = $crate::storage::sql::insert_users::<$db>(chunk, now, "DO NOTHING");
                     q.build()
                         .persistent(chunk.len() == KEY_CHUNK)
                         .execute(&mut *tx)

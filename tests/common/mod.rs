@@ -221,6 +221,11 @@ impl Sandbox {
         }
     }
 
+    /// `snapshots show USER PERIOD --json`, parsed.
+    pub fn snapshot_json(&self, user: &str, period: &str) -> serde_json::Value {
+        serde_json::from_str(&self.run_ok(&["snapshots", "show", user, period, "--json"], 0).stdout).unwrap()
+    }
+
     pub fn snapshots_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.run_ok(&["snapshots", "list", "--json"], 0).stdout).unwrap()
     }
