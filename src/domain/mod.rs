@@ -1,11 +1,13 @@
 //! The pure core: values and rules with no I/O. Everything here is unit-tested.
 
+pub mod goal;
 pub mod ids;
 pub mod money;
 pub mod period;
 pub mod snapshot;
 pub mod user;
 
+pub use goal::{Goal, GoalId, GoalStatus, GoalType};
 pub use ids::UserId;
 pub use money::Money;
 pub use period::Period;
