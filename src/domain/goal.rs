@@ -279,3 +279,37 @@ mod tests {
         );
     }
 }
+
+/// A recorded step of a goal (seed 3.1).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProgressEntry {
+    pub id: i64,
+    pub goal_id: GoalId,
+    pub period: super::Period,
+    /// Hundredths, like the goal's target.
+    pub value: Money,
+    pub contribution: Money,
+    /// Value ÷ target, unclamped.
+    pub progress: f64,
+    pub on_track: bool,
+    pub principal_paid: Option<Money>,
+    pub interest_paid: Option<Money>,
+    pub source: ProgressSource,
+    pub snapshot_id: Option<i64>,
+    pub recorded_at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// A progress entry to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProgress {
+    pub goal_id: GoalId,
+    pub period: super::Period,
+    pub value: Money,
+    pub contribution: Money,
+    pub progress: f64,
+    pub on_track: bool,
+    pub source: ProgressSource,
+    pub snapshot_id: Option<i64>,
+    pub note: Option<String>,
+}

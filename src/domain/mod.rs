@@ -2,9 +2,11 @@
 
 pub mod goal;
 pub mod ids;
+pub mod measure;
 pub mod money;
 pub mod period;
 pub mod snapshot;
+pub mod templates;
 pub mod user;
 
 pub use goal::{Goal, GoalId, GoalStatus, GoalType};

@@ -9,7 +9,9 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use crate::domain::goal::{GoalStatus, NewProgress, ProgressEntry};
 use crate::domain::snapshot::Totals;
+use crate::domain::{Goal, GoalId};
 use crate::domain::{Period, SnapshotLine, SnapshotSummary, User, UserId};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -236,6 +238,51 @@ pub trait Storage: Clone + Send + Sync + 'static {
         user: &UserId,
         period: Period,
     ) -> impl Future<Output = anyhow::Result<Option<StoredSnapshot>>> + Send;
+
+    /// A user's current snapshots from `from` on, oldest first, summarised.
+    fn user_snapshots(
+        &self,
+        user: &UserId,
+        from: Period,
+    ) -> impl Future<Output = anyhow::Result<Vec<(i64, Period, SnapshotSummary)>>> + Send;
+
+    fn add_goal(&self, goal: &Goal) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
+
+    /// Creates or replaces every goal (and its links) in one transaction.
+    fn upsert_goals(&self, goals: &[Goal]) -> impl Future<Output = anyhow::Result<UpsertCounts>> + Send;
+
+    /// Saves a changed goal (and its links); `false` if it does not exist.
+    fn update_goal(&self, goal: &Goal) -> impl Future<Output = anyhow::Result<bool>> + Send;
+
+    /// Deletes a goal with its links and progress; `false` if it did not exist.
+    fn delete_goal(&self, id: &GoalId) -> impl Future<Output = anyhow::Result<bool>> + Send;
+
+    fn get_goal(&self, id: &GoalId) -> impl Future<Output = anyhow::Result<Option<Goal>>> + Send;
+
+    /// Goals of one user or all, in one status or all, by user then id.
+    fn list_goals(
+        &self,
+        user: Option<&UserId>,
+        status: Option<GoalStatus>,
+    ) -> impl Future<Output = anyhow::Result<Vec<Goal>>> + Send;
+
+    /// A goal's progress entries, oldest period first (within a period, in the order recorded).
+    fn progress_history(&self, goal: &GoalId) -> impl Future<Output = anyhow::Result<Vec<ProgressEntry>>> + Send;
+
+    /// Stores a manual progress entry.
+    fn add_progress(&self, entry: &NewProgress, now: DateTime<Utc>) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Replaces a goal's budget_sync entries for `from` and later with
+    /// `entries`, and marks the goal completed at `completed_at` if given and
+    /// not completed already, in one transaction.
+    fn replace_sync_progress(
+        &self,
+        goal: &GoalId,
+        from: Period,
+        entries: &[NewProgress],
+        completed_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// Opens the database a URL names and applies migrations. `run` receives the store.

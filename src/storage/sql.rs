@@ -93,6 +93,117 @@ where
     q
 }
 
+pub(super) const GOAL_SELECT: &str = "SELECT id, user_id, name, description, goal_type, target_value, target_date, \
+     start_date, original_balance, is_recurring, recurrence_period, tracking_frequency, reminder_enabled, \
+     reminder_day, status, template_id, completed_at, created_at, updated_at FROM goals";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GoalRow {
+    id: String,
+    user_id: String,
+    name: String,
+    description: Option<String>,
+    goal_type: String,
+    target_value: i64,
+    target_date: Option<chrono::NaiveDate>,
+    start_date: chrono::NaiveDate,
+    original_balance: Option<i64>,
+    is_recurring: bool,
+    recurrence_period: Option<String>,
+    tracking_frequency: String,
+    reminder_enabled: bool,
+    reminder_day: i64,
+    status: String,
+    template_id: Option<String>,
+    completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl GoalRow {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn stored<T: std::str::FromStr>(what: &str, text: &str) -> anyhow::Result<T> {
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("stored goal has an unknown {what} {text:?}"))
+}
+
+/// Links by goal id: (accounts, categories).
+pub(crate) type LinkMap = std::collections::HashMap<String, crate::domain::goal::GoalLinks>;
+
+pub(super) fn goals_from_rows(rows: Vec<GoalRow>, mut links: LinkMap) -> anyhow::Result<Vec<crate::domain::Goal>> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(crate::domain::Goal {
+                links: links.remove(&r.id).unwrap_or_default(),
+                id: crate::domain::GoalId::from_trusted(r.id),
+                user_id: UserId::from_trusted(r.user_id),
+                name: r.name,
+                description: r.description,
+                goal_type: stored("goal type", &r.goal_type)?,
+                target: Money::from_cents(r.target_value),
+                target_date: r.target_date,
+                start_date: r.start_date,
+                original_balance: r.original_balance.map(Money::from_cents),
+                is_recurring: r.is_recurring,
+                recurrence_period: r
+                    .recurrence_period
+                    .as_deref()
+                    .map(|p| stored("recurrence", p))
+                    .transpose()?,
+                tracking_frequency: stored("tracking frequency", &r.tracking_frequency)?,
+                reminder_enabled: r.reminder_enabled,
+                reminder_day: u8::try_from(r.reminder_day).unwrap_or(1),
+                status: stored("status", &r.status)?,
+                completed_at: r.completed_at,
+                template_id: r.template_id,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ProgressRow {
+    id: i64,
+    goal_id: String,
+    period: String,
+    value: i64,
+    contribution: i64,
+    progress_ratio: f64,
+    on_track: bool,
+    principal_paid: Option<i64>,
+    interest_paid: Option<i64>,
+    source: String,
+    snapshot_id: Option<i64>,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    note: Option<String>,
+}
+
+impl ProgressRow {
+    pub(super) fn into_entry(self) -> anyhow::Result<crate::domain::goal::ProgressEntry> {
+        Ok(crate::domain::goal::ProgressEntry {
+            id: self.id,
+            goal_id: crate::domain::GoalId::from_trusted(self.goal_id),
+            period: parse_period(&self.period)?,
+            value: Money::from_cents(self.value),
+            contribution: Money::from_cents(self.contribution),
+            progress: self.progress_ratio,
+            on_track: self.on_track,
+            principal_paid: self.principal_paid.map(Money::from_cents),
+            interest_paid: self.interest_paid.map(Money::from_cents),
+            source: stored("progress source", &self.source)?,
+            snapshot_id: self.snapshot_id,
+            recorded_at: self.recorded_at,
+            note: self.note,
+        })
+    }
+}
+
 /// A snapshot row to insert: the snapshot, its period as text, its version.
 pub(super) struct SnapshotInsert<'a> {
     pub snapshot: &'a super::NewSnapshot,
@@ -422,6 +533,304 @@ macro_rules! impl_storage {
                     summary,
                 }))
             }
+
+            async fn user_snapshots(
+                &self,
+                user: &$crate::domain::UserId,
+                from: $crate::domain::Period,
+            ) -> anyhow::Result<Vec<(i64, $crate::domain::Period, $crate::domain::SnapshotSummary)>> {
+                let heads: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT id, period FROM snapshots WHERE user_id = $1 AND is_current AND period >= $2 ORDER BY period",
+                )
+                .bind(user.as_str())
+                .bind(from.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                let raw: Vec<(i64, String, Option<String>, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+                    "SELECT l.snapshot_id, l.kind, l.account, l.category, l.amount, l.rate, l.min_payment \
+                     FROM snapshot_lines l JOIN snapshots s ON s.id = l.snapshot_id \
+                     WHERE s.user_id = $1 AND s.is_current AND s.period >= $2 ORDER BY l.snapshot_id, l.line_no",
+                )
+                .bind(user.as_str())
+                .bind(from.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut by_snapshot: std::collections::HashMap<i64, Vec<$crate::domain::SnapshotLine>> =
+                    std::collections::HashMap::new();
+                for (id, k, a, c, amount, r, m) in raw {
+                    let line = $crate::storage::sql::line_from_parts(&k, a, c, amount, r, m)?;
+                    by_snapshot.entry(id).or_default().push(line);
+                }
+                heads
+                    .into_iter()
+                    .map(|(id, period)| {
+                        let lines = by_snapshot.remove(&id).unwrap_or_default();
+                        let summary = $crate::domain::SnapshotSummary::of_lines(&lines)?;
+                        Ok((id, $crate::storage::sql::parse_period(&period)?, summary))
+                    })
+                    .collect()
+            }
+
+            async fn add_goal(&self, goal: &$crate::domain::Goal) -> anyhow::Result<$crate::storage::AddOutcome> {
+                let mut tx = self.begin_write().await?;
+                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM goals WHERE id = $1")
+                    .bind(goal.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_some() {
+                    return Ok($crate::storage::AddOutcome::AlreadyExists);
+                }
+                Self::write_goals(&mut tx, std::slice::from_ref(goal)).await?;
+                tx.commit().await?;
+                Ok($crate::storage::AddOutcome::Created)
+            }
+
+            async fn upsert_goals(&self, goals: &[$crate::domain::Goal]) -> anyhow::Result<$crate::storage::UpsertCounts> {
+                let mut tx = self.begin_write().await?;
+                let mut existing = std::collections::HashSet::new();
+                for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM goals WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for g in chunk {
+                        list.push_bind(g.id.as_str());
+                    }
+                    q.push(")");
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    existing.extend(q.build_query_scalar::<String>().persistent(full).fetch_all(&mut *tx).await?);
+                }
+                Self::write_goals(&mut tx, goals).await?;
+                tx.commit().await?;
+                let updated = goals.iter().filter(|g| existing.contains(g.id.as_str())).count();
+                Ok($crate::storage::UpsertCounts { created: goals.len() - updated, updated })
+            }
+
+            async fn update_goal(&self, goal: &$crate::domain::Goal) -> anyhow::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM goals WHERE id = $1")
+                    .bind(goal.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(false);
+                }
+                Self::write_goals(&mut tx, std::slice::from_ref(goal)).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete_goal(&self, id: &$crate::domain::GoalId) -> anyhow::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                // Children first: alerts and deliveries cascade from goals, but
+                // SQLite only cascades with foreign keys on, which they are.
+                let done = sqlx::query("DELETE FROM goals WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn get_goal(&self, id: &$crate::domain::GoalId) -> anyhow::Result<Option<$crate::domain::Goal>> {
+                let rows: Vec<$crate::storage::sql::GoalRow> =
+                    sqlx::query_as(&format!("{} WHERE id = $1", $crate::storage::sql::GOAL_SELECT))
+                        .bind(id.as_str())
+                        .fetch_all(&self.pool)
+                        .await?;
+                let links = self.goal_links(&rows).await?;
+                Ok($crate::storage::sql::goals_from_rows(rows, links)?.into_iter().next())
+            }
+
+            async fn list_goals(
+                &self,
+                user: Option<&$crate::domain::UserId>,
+                status: Option<$crate::domain::GoalStatus>,
+            ) -> anyhow::Result<Vec<$crate::domain::Goal>> {
+                let rows: Vec<$crate::storage::sql::GoalRow> = sqlx::query_as(&format!(
+                    "{} WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) ORDER BY user_id, id",
+                    $crate::storage::sql::GOAL_SELECT
+                ))
+                .bind(user.map(|u| u.as_str()))
+                .bind(status.map(|s| s.as_str()))
+                .fetch_all(&self.pool)
+                .await?;
+                let links = self.goal_links(&rows).await?;
+                $crate::storage::sql::goals_from_rows(rows, links)
+            }
+
+            async fn progress_history(
+                &self,
+                goal: &$crate::domain::GoalId,
+            ) -> anyhow::Result<Vec<$crate::domain::goal::ProgressEntry>> {
+                let rows: Vec<$crate::storage::sql::ProgressRow> = sqlx::query_as(
+                    "SELECT id, goal_id, period, value, contribution, progress_ratio, on_track, principal_paid, \
+                     interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = $1 \
+                     ORDER BY period, id",
+                )
+                .bind(goal.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map($crate::storage::sql::ProgressRow::into_entry).collect()
+            }
+
+            async fn add_progress(
+                &self,
+                entry: &$crate::domain::goal::NewProgress,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> anyhow::Result<()> {
+                let mut tx = self.begin_write().await?;
+                Self::insert_progress(&mut tx, std::slice::from_ref(entry), now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn replace_sync_progress(
+                &self,
+                goal: &$crate::domain::GoalId,
+                from: $crate::domain::Period,
+                entries: &[$crate::domain::goal::NewProgress],
+                completed_at: Option<chrono::DateTime<chrono::Utc>>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> anyhow::Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM goal_progress WHERE goal_id = $1 AND source = 'budget_sync' AND period >= $2")
+                    .bind(goal.as_str())
+                    .bind(from.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_progress(&mut tx, entries, now).await?;
+                if let Some(at) = completed_at {
+                    sqlx::query(
+                        "UPDATE goals SET status = 'completed', completed_at = $1, updated_at = $2 \
+                         WHERE id = $3 AND status = 'active'",
+                    )
+                    .bind(at)
+                    .bind(now)
+                    .bind(goal.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+                async fn goal_links(&self, rows: &[$crate::storage::sql::GoalRow]) -> anyhow::Result<$crate::storage::sql::LinkMap> {
+            let mut links = $crate::storage::sql::LinkMap::new();
+            for chunk in rows.chunks($crate::storage::sql::KEY_CHUNK) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT goal_id, link_kind, value FROM goal_links WHERE goal_id IN (");
+                let mut list = q.separated(", ");
+                for r in chunk {
+                    list.push_bind(r.id());
+                }
+                q.push(") ORDER BY goal_id, link_kind, value");
+                let found: Vec<(String, String, String)> =
+                    q.build_query_as().persistent(chunk.len() == $crate::storage::sql::KEY_CHUNK).fetch_all(&self.pool).await?;
+                for (goal, kind, value) in found {
+                    let entry = links.entry(goal).or_default();
+                    if kind == "account" {
+                        entry.accounts.push(value);
+                    } else {
+                        entry.categories.push(value);
+                    }
+                }
+            }
+            Ok(links)
+        }
+
+                /// Writes goals (insert or replace) and replaces their links, inside `tx`.
+                async fn write_goals(tx: &mut sqlx::Transaction<'static, $db>, goals: &[$crate::domain::Goal]) -> anyhow::Result<()> {
+            // 19 columns: 100 goals a statement stays far below both parameter limits.
+            for chunk in goals.chunks(100) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO goals (id, user_id, name, description, goal_type, target_value, target_date, start_date, \
+                     original_balance, is_recurring, recurrence_period, tracking_frequency, reminder_enabled, reminder_day, \
+                     status, template_id, completed_at, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, g| {
+                    row.push_bind(g.id.as_str())
+                        .push_bind(g.user_id.as_str())
+                        .push_bind(g.name.as_str())
+                        .push_bind(g.description.as_deref())
+                        .push_bind(g.goal_type.as_str())
+                        .push_bind(g.target.cents())
+                        .push_bind(g.target_date)
+                        .push_bind(g.start_date)
+                        .push_bind(g.original_balance.map($crate::domain::Money::cents))
+                        .push_bind(g.is_recurring)
+                        .push_bind(g.recurrence_period.map(|p| p.as_str()))
+                        .push_bind(g.tracking_frequency.as_str())
+                        .push_bind(g.reminder_enabled)
+                        .push_bind(i64::from(g.reminder_day))
+                        .push_bind(g.status.as_str())
+                        .push_bind(g.template_id.as_deref())
+                        .push_bind(g.completed_at)
+                        .push_bind(g.created_at)
+                        .push_bind(g.updated_at);
+                });
+                q.push(
+                    " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name, \
+                     description = excluded.description, goal_type = excluded.goal_type, target_value = excluded.target_value, \
+                     target_date = excluded.target_date, start_date = excluded.start_date, \
+                     original_balance = excluded.original_balance, is_recurring = excluded.is_recurring, \
+                     recurrence_period = excluded.recurrence_period, tracking_frequency = excluded.tracking_frequency, \
+                     reminder_enabled = excluded.reminder_enabled, reminder_day = excluded.reminder_day, \
+                     status = excluded.status, template_id = excluded.template_id, completed_at = excluded.completed_at, \
+                     updated_at = excluded.updated_at",
+                );
+                q.build().persistent(chunk.len() == 100).execute(&mut **tx).await?;
+
+                let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM goal_links WHERE goal_id IN (");
+                let mut list = q.separated(", ");
+                for g in chunk {
+                    list.push_bind(g.id.as_str());
+                }
+                q.push(")");
+                q.build().persistent(false).execute(&mut **tx).await?;
+
+                let links: Vec<(&str, &str, &str)> = chunk
+                    .iter()
+                    .flat_map(|g| {
+                        let accounts = g.links.accounts.iter().map(|a| (g.id.as_str(), "account", a.as_str()));
+                        let categories = g.links.categories.iter().map(|c| (g.id.as_str(), "category", c.as_str()));
+                        accounts.chain(categories)
+                    })
+                    .collect();
+                for part in links.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO goal_links (goal_id, link_kind, value) ");
+                    q.push_values(part, |mut row, (goal, kind, value)| {
+                        row.push_bind(*goal).push_bind(*kind).push_bind(*value);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().persistent(false).execute(&mut **tx).await?;
+                }
+            }
+            Ok(())
+        }
+
+                async fn insert_progress(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    entries: &[$crate::domain::goal::NewProgress],
+                    now: chrono::DateTime<chrono::Utc>,
+                ) -> anyhow::Result<()> {
+            for chunk in entries.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO goal_progress (goal_id, period, source, value, contribution, progress_ratio, on_track, \
+                     snapshot_id, note, recorded_at) ",
+                );
+                q.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.goal_id.as_str())
+                        .push_bind(e.period.to_string())
+                        .push_bind(e.source.as_str())
+                        .push_bind(e.value.cents())
+                        .push_bind(e.contribution.cents())
+                        .push_bind(if e.progress.is_finite() { e.progress } else { 0.0 })
+                        .push_bind(e.on_track)
+                        .push_bind(e.snapshot_id)
+                        .push_bind(e.note.as_deref())
+                        .push_bind(now);
+                });
+                q.build().persistent(chunk.len() == 500).execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
         }
     };
 }
