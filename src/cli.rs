@@ -58,6 +58,147 @@ pub enum Command {
     /// Inspect stored budget snapshots
     #[command(subcommand)]
     Snapshots(SnapshotsCommand),
+    /// Set, change and follow goals
+    #[command(subcommand)]
+    Goals(GoalsCommand),
+    /// Record and read goal progress
+    #[command(subcommand)]
+    Progress(ProgressCommand),
+    /// Goal templates (emergency fund, debt-free, ...)
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Every goal of a user (or of everyone) at a glance
+    Dashboard {
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GoalFields {
+    /// Display name of the goal
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Target amount (a percentage for savings_rate)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Deadline, YYYY-MM-DD
+    #[arg(long, value_name = "DATE")]
+    pub target_date: Option<String>,
+    /// First day that counts, YYYY-MM-DD (default: today in the user's time zone)
+    #[arg(long, value_name = "DATE")]
+    pub start_date: Option<String>,
+    /// An account the goal measures (repeatable)
+    #[arg(long = "account", value_name = "ACCOUNT")]
+    pub accounts: Vec<String>,
+    /// A category the goal measures (repeatable)
+    #[arg(long = "category", value_name = "CATEGORY")]
+    pub categories: Vec<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GoalsCommand {
+    /// Create a goal; its progress is backfilled from stored snapshots
+    Add {
+        #[arg(long)]
+        user: String,
+        #[arg(long = "type", value_name = "TYPE")]
+        goal_type: String,
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        fields: GoalFields,
+    },
+    /// List goals
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// A goal and where it stands today
+    Show {
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change a goal; its progress is recomputed
+    Update {
+        id: String,
+        #[command(flatten)]
+        fields: GoalFields,
+        /// Remove the deadline
+        #[arg(long, conflicts_with = "target_date")]
+        no_target_date: bool,
+    },
+    /// Stop tracking for now
+    Pause { id: String },
+    /// Track a paused goal again
+    Resume { id: String },
+    /// Mark a goal achieved
+    Complete { id: String },
+    /// Give a goal up
+    Abandon { id: String },
+    /// Delete a goal and its history
+    Delete { id: String },
+    /// Create or update goals from a CSV file; all or nothing
+    Import { file: PathBuf },
+    /// Recompute the progress of every active goal (of one user) from the stored snapshots
+    Sync {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Create a goal from a template
+    FromTemplate {
+        template: String,
+        #[arg(long)]
+        user: String,
+        /// A template parameter, e.g. --param home_price=450000 (repeatable)
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long, value_name = "DATE")]
+        target_date: Option<String>,
+        /// Use this target instead of the template's
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProgressCommand {
+    /// Record a value by hand (e.g. for custom goals)
+    Record {
+        goal: String,
+        #[arg(long)]
+        value: String,
+        /// YYYY-MM (default: this month in the user's time zone)
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// A goal's progress entries
+    History {
+        goal: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// The available templates
+    List(JsonFlag),
+    /// A template's parameters, tips and timeline
+    Show { id: String },
 }
 
 #[derive(Debug, Subcommand)]

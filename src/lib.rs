@@ -8,6 +8,7 @@
 //! - [`clock`]: where `now` comes from (`--now` or the wall clock).
 //! - [`storage`]: the [`storage::Storage`] interface and its SQLite and PostgreSQL
 //!   implementations, with embedded migrations (`migrations/<backend>/`).
+//! - [`goals`]: keeping goals' progress in step with snapshots (backfill, sync, resync).
 //! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
 //!   all-or-nothing ingest, moving files to processed/failed.
 //! - [`tabular`]: reading CSV files with a header into checked records (shared
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod goals;
 pub mod inbox;
 pub mod storage;
 pub mod tabular;

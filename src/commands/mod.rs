@@ -4,6 +4,7 @@
 
 mod config_cmd;
 mod demo;
+mod goals;
 mod output;
 mod run_once;
 mod snapshots;
@@ -88,6 +89,10 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::RunOnce => run_once::run(&env).await,
         Command::Users(cmd) => users::run(&env, cmd).await,
         Command::Snapshots(cmd) => snapshots::run(&env, cmd).await,
+        Command::Goals(cmd) => goals::run_goals(&env, cmd).await,
+        Command::Progress(cmd) => goals::run_progress(&env, cmd).await,
+        Command::Templates(cmd) => goals::run_templates(cmd),
+        Command::Dashboard { user, json } => goals::run_dashboard(&env, user, json.json).await,
     }
 }
 

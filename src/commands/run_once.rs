@@ -26,6 +26,12 @@ async fn process<S: Storage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) ->
     };
     let summary = run.process(store).await?;
     println!("{summary}");
+    if summary.goals.goals > 0 {
+        println!(
+            "goals: {} progress entries for {} goals, {} completed",
+            summary.goals.entries, summary.goals.goals, summary.goals.completed
+        );
+    }
     if summary.failed > 0 {
         eprintln!(
             "{} file(s) rejected: see the .errors.txt files in {}",

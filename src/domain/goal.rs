@@ -313,3 +313,40 @@ pub struct NewProgress {
     pub snapshot_id: Option<i64>,
     pub note: Option<String>,
 }
+
+impl Goal {
+    /// Everything wrong with a goal as set up, for people (empty when fine).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = super::ids::check_label(&self.name) {
+            problems.push(format!("name: {e}"));
+        }
+        if self.target.cents() <= 0 {
+            problems.push("target: expected an amount above zero".to_owned());
+        }
+        if self.goal_type.target_is_percent() && self.target.cents() > 10_000 {
+            problems.push("target: expected a percentage of income from 0 to 100".to_owned());
+        }
+        if self.target_date.is_some_and(|t| t <= self.start_date) {
+            problems.push("target date: expected a day after the start date".to_owned());
+        }
+        match self.goal_type {
+            GoalType::DebtPayoff if self.links.accounts.len() != 1 => {
+                problems.push("debt_payoff: expected exactly one debt account (--account)".to_owned())
+            }
+            GoalType::ExpenseReduction if self.links.categories.is_empty() => {
+                problems.push("expense_reduction: expected at least one expense category (--category)".to_owned())
+            }
+            _ => {}
+        }
+        for link in self.links.accounts.iter().chain(&self.links.categories) {
+            if let Err(e) = super::ids::check_label(link) {
+                problems.push(format!("link {link:?}: {e}"));
+            }
+        }
+        if !(1..=28).contains(&self.reminder_day) {
+            problems.push("reminder day: expected a day of the month from 1 to 28".to_owned());
+        }
+        problems
+    }
+}

@@ -19,7 +19,7 @@ pub struct Measured {
 }
 
 /// The links a goal uses: its own, else its type's default.
-fn effective<'a>(goal: &'a Goal) -> (Vec<&'a str>, Vec<&'a str>) {
+fn effective(goal: &Goal) -> (Vec<&str>, Vec<&str>) {
     let accounts: Vec<&str> = goal.links.accounts.iter().map(String::as_str).collect();
     let mut categories: Vec<&str> = goal.links.categories.iter().map(String::as_str).collect();
     if accounts.is_empty() && categories.is_empty() {

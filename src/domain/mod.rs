@@ -5,8 +5,10 @@ pub mod ids;
 pub mod measure;
 pub mod money;
 pub mod period;
+pub mod progress;
 pub mod snapshot;
 pub mod templates;
+pub mod tracking;
 pub mod user;
 
 pub use goal::{Goal, GoalId, GoalStatus, GoalType};

@@ -16,6 +16,9 @@ pub struct Period {
 pub struct PeriodError;
 
 impl Period {
+    /// The earliest month goalkeeper knows.
+    pub const MIN: Period = Period { year: 1900, month: 1 };
+
     pub fn new(year: i32, month: u32) -> Option<Self> {
         ((1900..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Period {
             // Both bounded just above, so the narrowing casts cannot truncate.

@@ -37,6 +37,8 @@ pub struct InboxSummary {
     pub duplicates: usize,
     /// Files moved to `failed_dir`.
     pub failed: usize,
+    /// Goals' progress brought up to date after the stored files.
+    pub goals: crate::goals::SyncSummary,
 }
 
 impl std::fmt::Display for InboxSummary {
@@ -55,6 +57,8 @@ enum Outcome {
         snapshots: usize,
         corrections: usize,
         lines: u64,
+        /// Whose snapshots the file held, for syncing their goals.
+        users: Vec<UserId>,
     },
     Duplicate,
     Failed,
@@ -119,8 +123,15 @@ impl InboxRun<'_> {
                     snapshots,
                     corrections,
                     lines,
+                    users,
                 } => {
                     tracing::info!(snapshots, corrections, lines, ms, "stored");
+                    // Every active goal of these users gets its progress for
+                    // the new months (and anything a correction changed).
+                    let synced = crate::goals::sync_users(store, &users, self.now).await?;
+                    summary.goals.goals += synced.goals;
+                    summary.goals.entries += synced.entries;
+                    summary.goals.completed += synced.completed;
                     summary.files += 1;
                     summary.snapshots += snapshots;
                     summary.corrections += corrections;
@@ -212,6 +223,12 @@ impl InboxRun<'_> {
         let unchanged = move || unchanged_since(&file, validated_size, modified);
         let mut lines = LineChunks::spawn(spill::SpillReader::new(spill, unchanged));
         let snapshots = std::mem::take(&mut checked.snapshots);
+        let mut users: Vec<UserId> = Vec::new();
+        for s in &snapshots {
+            if users.last() != Some(&s.user_id) && !users.contains(&s.user_id) {
+                users.push(s.user_id.clone());
+            }
+        }
         match store
             .ingest_file(&new_file, &create_users, &snapshots, &mut lines, self.now)
             .await
@@ -225,6 +242,7 @@ impl InboxRun<'_> {
                     snapshots: stored.snapshots,
                     corrections: stored.corrections,
                     lines: stored.lines,
+                    users,
                 }))
             }
             Err(IngestError::AlreadyIngested) => {

@@ -1,0 +1,205 @@
+//! Turning a goal's snapshots into progress entries, and its history into a
+//! live summary. Pure: sync after ingest, backfill for a new goal and the
+//! recompute after a correction all come through here.
+
+use super::goal::{Goal, GoalType, NewProgress, ProgressEntry, ProgressSource};
+use super::measure::{Measured, measure};
+use super::progress::{self, GoalTerms, Measure, Observation, Summary};
+use super::snapshot::Kind;
+use super::{Money, Period, SnapshotSummary};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Contributions that make up the pace (seed: the last 3 entries).
+const PACE_ENTRIES: usize = 3;
+
+/// What is known of a goal before the snapshots being tracked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prior {
+    /// The goal's value in the previous period, if known.
+    pub last_value: Option<Money>,
+    /// The latest contributions, oldest first (at most 3).
+    pub recent_contributions: Vec<Money>,
+    /// Expense reduction: spending in the first period tracked.
+    pub baseline: Option<Money>,
+    /// Debt accounts seen in the user's earlier snapshots.
+    pub seen_debt_accounts: Vec<String>,
+}
+
+/// One snapshot of the goal's user, in period order.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotAt<'a> {
+    pub snapshot_id: Option<i64>,
+    pub period: Period,
+    pub summary: &'a SnapshotSummary,
+}
+
+/// What tracking produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracked {
+    pub entries: Vec<NewProgress>,
+    /// The period in which progress first reached 100 % (not for recurring goals).
+    pub completed_in: Option<Period>,
+    /// The state after the last snapshot, for tracking the next ones.
+    pub prior: Prior,
+}
+
+fn cents_to_decimal(m: Money) -> Decimal {
+    Decimal::new(m.cents(), 2)
+}
+
+/// The calculator's view of a goal at one snapshot.
+fn terms(goal: &Goal, measured: &Measured, summary: Option<&SnapshotSummary>, baseline: Option<Money>) -> GoalTerms {
+    let measure = match goal.goal_type {
+        GoalType::DebtPayoff | GoalType::DebtFree => Measure::Debt,
+        GoalType::SavingsRate => Measure::SavingsRate {
+            income: summary.map_or(Decimal::ZERO, |s| cents_to_decimal(s.total_income)),
+            surplus: summary.map_or(Decimal::ZERO, |s| cents_to_decimal(s.surplus)),
+        },
+        GoalType::ExpenseReduction => Measure::ExpenseReduction {
+            baseline: cents_to_decimal(baseline.unwrap_or(measured.value)),
+        },
+        _ => Measure::Accumulate,
+    };
+    GoalTerms {
+        measure,
+        target: cents_to_decimal(goal.target),
+        start: goal.start_date,
+        target_date: goal.target_date,
+        annual_rate: measured.annual_rate,
+    }
+}
+
+fn summarize(
+    goal: &Goal,
+    measured: &Measured,
+    summary: Option<&SnapshotSummary>,
+    baseline: Option<Money>,
+    contributions: &[Money],
+    as_of: NaiveDate,
+) -> Summary {
+    let observation = Observation {
+        current: cents_to_decimal(measured.value),
+        as_of,
+        recent_contributions: contributions.iter().copied().map(cents_to_decimal).collect(),
+    };
+    progress::summarize(&terms(goal, measured, summary, baseline), &observation)
+}
+
+fn push_recent(recent: &mut Vec<Money>, contribution: Money) {
+    recent.push(contribution);
+    if recent.len() > PACE_ENTRIES {
+        recent.remove(0);
+    }
+}
+
+/// Progress entries for `goal` from `snapshots` (in period order). Snapshots
+/// before the goal's start only set up `prior` (the previous value, the debt
+/// accounts seen). Stops at completion: later entries would not reopen it.
+pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tracked {
+    let start = Period::of_date(goal.start_date);
+    let mut entries = Vec::new();
+    let mut completed_in = None;
+    for at in snapshots {
+        let measured = measure(goal, at.summary, &prior.seen_debt_accounts);
+        for line in at.summary.by_account.iter().filter(|l| l.kind == Kind::Debt) {
+            if let Some(account) = &line.account {
+                if !prior.seen_debt_accounts.contains(account) {
+                    prior.seen_debt_accounts.push(account.clone());
+                }
+            }
+        }
+        let Some(measured) = measured else { continue };
+        if start.is_some_and(|s| at.period < s) {
+            prior.last_value = Some(measured.value);
+            continue;
+        }
+        if goal.goal_type == GoalType::ExpenseReduction && prior.baseline.is_none() {
+            prior.baseline = Some(measured.value);
+        }
+        // No earlier value: a debt goal starts from nothing paid; anything
+        // else from where it stands (what was there before is no contribution).
+        let previous = prior.last_value.unwrap_or(if goal.goal_type.is_debt() {
+            Money::ZERO
+        } else {
+            measured.value
+        });
+        let contribution = measured.value.checked_sub(previous).unwrap_or(Money::ZERO);
+        push_recent(&mut prior.recent_contributions, contribution);
+        let summary = summarize(
+            goal,
+            &measured,
+            Some(at.summary),
+            prior.baseline,
+            &prior.recent_contributions,
+            at.period.last_day(),
+        );
+        let note = (measured.missing_debt_accounts > 0).then(|| {
+            format!(
+                "{} linked debt account(s) not in this snapshot, counted as paid off",
+                measured.missing_debt_accounts
+            )
+        });
+        entries.push(NewProgress {
+            goal_id: goal.id.clone(),
+            period: at.period,
+            value: measured.value,
+            contribution,
+            progress: summary.progress,
+            on_track: summary.on_track,
+            source: ProgressSource::BudgetSync,
+            snapshot_id: at.snapshot_id,
+            note,
+        });
+        prior.last_value = Some(measured.value);
+        if !goal.goal_type.is_recurring() && summary.progress >= 1.0 {
+            completed_in = Some(at.period);
+            break;
+        }
+    }
+    Tracked {
+        entries,
+        completed_in,
+        prior,
+    }
+}
+
+/// Where a goal stands as of `today`, from its history and the user's latest
+/// snapshot (for rates, income and surplus).
+pub fn live_summary(
+    goal: &Goal,
+    history: &[ProgressEntry],
+    latest: Option<&SnapshotSummary>,
+    today: NaiveDate,
+) -> Summary {
+    // No entry yet (a goal started after the latest snapshot): where it
+    // stands is what the latest snapshot says.
+    let measured_now = latest.and_then(|s| measure(goal, s, &[]));
+    let value = history
+        .last()
+        .map(|e| e.value)
+        .or(measured_now.map(|m| m.value))
+        .unwrap_or(Money::ZERO);
+    let contributions: Vec<Money> = history
+        .iter()
+        .rev()
+        .take(PACE_ENTRIES)
+        .rev()
+        .map(|e| e.contribution)
+        .collect();
+    let rate = measured_now.and_then(|m| m.annual_rate);
+    let baseline = (goal.goal_type == GoalType::ExpenseReduction)
+        .then(|| {
+            history
+                .iter()
+                .find(|e| e.source == ProgressSource::BudgetSync)
+                .map(|e| e.value)
+        })
+        .flatten();
+    let measured = Measured {
+        value,
+        missing_debt_accounts: 0,
+        annual_rate: rate,
+    };
+    summarize(goal, &measured, latest, baseline, &contributions, today)
+}
