@@ -123,7 +123,7 @@ pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
     };
     let on_track = expected.is_none_or(|share| progress.at_least_nine_tenths_of(share));
 
-    let goal = Goal {
+    let standing = Standing {
         current,
         target,
         today,
@@ -131,8 +131,8 @@ pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
         pace,
     };
     let plan = match &terms.measure {
-        Measure::Accumulate => goal.accumulate(monthly_rate(terms.annual_rate, &mut notes), &mut notes),
-        Measure::Debt => goal.pay_down(monthly_rate(terms.annual_rate, &mut notes), &mut notes),
+        Measure::Accumulate => standing.accumulate(monthly_rate(terms.annual_rate, &mut notes), &mut notes),
+        Measure::Debt => standing.pay_down(monthly_rate(terms.annual_rate, &mut notes), &mut notes),
         Measure::SavingsRate { income, surplus } => Plan {
             required: savings_shortfall(target, *income, *surplus),
             completion: (current >= target).then_some(today),
@@ -189,8 +189,8 @@ struct Plan {
     final_value: Option<Decimal>,
 }
 
-/// The figures the money-side rules of the accumulating measures share.
-struct Goal {
+/// Where an accumulating goal (savings or debt) stands: what its money-side rules share.
+struct Standing {
     current: Decimal,
     target: Decimal,
     today: NaiveDate,
@@ -198,7 +198,7 @@ struct Goal {
     pace: Decimal,
 }
 
-impl Goal {
+impl Standing {
     fn remaining(&self) -> Decimal {
         self.target.saturating_sub(self.current).max(Decimal::ZERO)
     }
@@ -635,4 +635,941 @@ fn decimal_to_f64(value: Decimal) -> f64 {
         .to_string()
         .parse::<f64>()
         .unwrap_or_else(|_| value.to_f64().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    fn terms(measure: Measure, target: &str, start: &str, target_date: Option<&str>, rate: Option<&str>) -> GoalTerms {
+        GoalTerms {
+            measure,
+            target: dec(target),
+            start: day(start),
+            target_date: target_date.map(day),
+            annual_rate: rate.map(dec),
+        }
+    }
+
+    fn observe(current: &str, as_of: &str, contributions: &[&str]) -> Observation {
+        Observation {
+            current: dec(current),
+            as_of: day(as_of),
+            recent_contributions: contributions.iter().map(|c| dec(c)).collect(),
+        }
+    }
+
+    fn saving(target: &str, deadline: Option<&str>, rate: Option<&str>) -> GoalTerms {
+        terms(Measure::Accumulate, target, "2026-01-01", deadline, rate)
+    }
+
+    fn debt(original: &str, deadline: Option<&str>, apr: Option<&str>) -> GoalTerms {
+        terms(Measure::Debt, original, "2026-01-01", deadline, apr)
+    }
+
+    #[test]
+    fn the_seed_emergency_fund_needs_1125_a_month_for_24_months() {
+        let s = summarize(
+            &saving("27000.00", Some("2028-01-01"), None),
+            &observe("0", "2026-01-01", &[]),
+        );
+        assert_eq!(s.current_value, Decimal::ZERO);
+        assert_eq!(s.progress, 0.0);
+        assert!(s.on_track, "nothing is expected on the first day");
+        assert_eq!(s.days_elapsed, 0);
+        assert_eq!(s.days_remaining, Some(730));
+        assert_eq!(s.months_left, Some(24));
+        assert_eq!(s.required_monthly_contribution, dec("1125.00"));
+        assert_eq!(s.current_monthly_pace, Decimal::ZERO);
+        assert_eq!(s.projected_completion_date, None);
+        assert_eq!(s.projected_final_value, Some(Decimal::ZERO));
+        assert_eq!(s.note, None);
+    }
+
+    #[test]
+    fn progress_is_the_unclamped_ratio_of_current_to_target() {
+        for (measure, target, current, expected) in [
+            (Measure::Accumulate, "27000", "0", 0.0),
+            (Measure::Accumulate, "27000", "13500", 0.5),
+            (Measure::Accumulate, "1000", "450", 0.45),
+            (Measure::Accumulate, "1000", "1500", 1.5),
+            (Measure::Accumulate, "1000", "-250", -0.25),
+            (Measure::Debt, "10000", "2500", 0.25),
+            (Measure::Debt, "10000", "12000", 1.2),
+        ] {
+            let goal = terms(measure.clone(), target, "2026-01-01", None, None);
+            let s = summarize(&goal, &observe(current, "2026-03-01", &[]));
+            assert_eq!(s.progress, expected, "{measure:?} {current} of {target}");
+        }
+    }
+
+    #[test]
+    fn a_target_at_or_below_zero_counts_as_reached_or_not_without_dividing() {
+        for (target, current, expected) in [
+            ("0", "0", 1.0),
+            ("0", "5", 1.0),
+            ("0", "-0.01", 0.0),
+            ("-100", "-50", 1.0),
+            ("-100", "-150", 0.0),
+        ] {
+            for measure in [
+                Measure::Accumulate,
+                Measure::Debt,
+                Measure::SavingsRate {
+                    income: Decimal::ZERO,
+                    surplus: Decimal::ZERO,
+                },
+            ] {
+                let goal = terms(measure.clone(), target, "2026-01-01", Some("2027-01-01"), None);
+                let s = summarize(&goal, &observe(current, "2026-06-01", &[]));
+                assert_eq!(s.progress, expected, "{measure:?} {current} of {target}");
+            }
+        }
+    }
+
+    #[test]
+    fn days_elapsed_and_remaining_count_calendar_days() {
+        for (as_of, deadline, elapsed, remaining) in [
+            ("2026-01-01", Some("2027-01-01"), 0, Some(365)),
+            ("2026-03-01", Some("2026-03-31"), 59, Some(30)),
+            ("2027-01-11", Some("2027-01-01"), 375, Some(-10)),
+            ("2025-12-22", Some("2026-01-01"), -10, Some(10)),
+            ("2026-02-01", None, 31, None),
+        ] {
+            let s = summarize(&saving("100", deadline, None), &observe("0", as_of, &[]));
+            assert_eq!(
+                (s.days_elapsed, s.days_remaining),
+                (elapsed, remaining),
+                "{as_of} to {deadline:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn months_left_counts_calendar_months_across_month_ends() {
+        for (from, to, expected) in [
+            ("2026-01-31", "2026-02-28", 1),
+            ("2026-01-31", "2026-03-01", 2),
+            ("2028-01-31", "2028-02-29", 1),
+            ("2026-03-31", "2026-04-30", 1),
+            ("2026-02-28", "2026-03-28", 1),
+            ("2026-02-28", "2026-03-29", 2),
+            ("2026-01-05", "2026-01-20", 1),
+            ("2026-12-15", "2027-01-01", 1),
+            ("2026-01-01", "2028-01-01", 24),
+            ("2026-01-01", "2036-01-01", 120),
+            ("2026-06-15", "2026-06-15", 0),
+            ("2026-07-01", "2026-06-15", 0),
+        ] {
+            assert_eq!(months_until(day(from), day(to)), expected, "{from} to {to}");
+            let s = summarize(&saving("100", Some(to), None), &observe("0", from, &[]));
+            assert_eq!(s.months_left, Some(expected), "{from} to {to}");
+        }
+        let s = summarize(&saving("100", None, None), &observe("0", "2026-01-01", &[]));
+        assert_eq!(s.months_left, None);
+    }
+
+    #[test]
+    fn months_left_stays_exact_at_the_ends_of_the_calendar() {
+        assert_eq!(months_until(NaiveDate::MIN, NaiveDate::MAX), {
+            // Lands on December 1st of the last year, short of December 31st: one more.
+            let whole = (NaiveDate::MAX.year() - NaiveDate::MIN.year()) * 12 + 11 + 1;
+            u32::try_from(whole).unwrap()
+        });
+        assert_eq!(months_until(day("2026-01-31"), NaiveDate::MAX), {
+            let whole = (NaiveDate::MAX.year() - 2026) * 12 + 11;
+            u32::try_from(whole).unwrap()
+        });
+    }
+
+    #[test]
+    fn required_contribution_spreads_the_remainder_over_calendar_months() {
+        for (target, current, as_of, deadline, months, required) in [
+            ("27000.00", "0", "2026-01-01", "2028-01-01", 24, "1125.00"),
+            ("27000.00", "5000", "2026-01-31", "2026-02-28", 1, "22000.00"),
+            ("1000", "0", "2026-01-05", "2026-01-20", 1, "1000.00"),
+            ("1000", "0", "2026-01-31", "2026-03-01", 2, "500.00"),
+            ("100", "0", "2026-01-01", "2026-04-01", 3, "33.33"),
+            ("200", "0", "2026-01-01", "2026-04-01", 3, "66.67"),
+            ("1000", "1500", "2026-01-01", "2026-04-01", 3, "0"),
+            ("1000", "-500", "2026-01-01", "2026-04-01", 3, "500.00"),
+        ] {
+            let s = summarize(&saving(target, Some(deadline), None), &observe(current, as_of, &[]));
+            assert_eq!(s.months_left, Some(months), "{current} of {target} by {deadline}");
+            assert_eq!(
+                s.required_monthly_contribution,
+                dec(required),
+                "{current} of {target} by {deadline}"
+            );
+        }
+    }
+
+    #[test]
+    fn required_contribution_rounds_half_away_from_zero_to_cents() {
+        for (target, deadline, required) in [
+            ("100.01", "2026-03-01", "50.01"), // 50.005
+            ("0.05", "2026-04-01", "0.02"),    // 0.01666…
+            ("0.045", "2026-04-01", "0.02"),   // 0.015 exactly
+            ("0.025", "2026-03-01", "0.01"),   // 0.0125
+        ] {
+            let s = summarize(&saving(target, Some(deadline), None), &observe("0", "2026-01-01", &[]));
+            assert_eq!(s.required_monthly_contribution, dec(required), "{target} by {deadline}");
+        }
+    }
+
+    #[test]
+    fn after_the_deadline_the_whole_remainder_is_required_at_once() {
+        for as_of in ["2028-01-01", "2028-01-02", "2031-06-30"] {
+            let s = summarize(
+                &saving("27000", Some("2028-01-01"), None),
+                &observe("26000.50", as_of, &[]),
+            );
+            assert_eq!(s.months_left, Some(0), "{as_of}");
+            assert_eq!(s.required_monthly_contribution, dec("999.50"), "{as_of}");
+            let s = summarize(
+                &debt("5000", Some("2028-01-01"), Some("18")),
+                &observe("4000", as_of, &[]),
+            );
+            assert_eq!(s.required_monthly_contribution, dec("1000.00"), "{as_of}");
+            let s = summarize(
+                &saving("27000", Some("2028-01-01"), Some("5")),
+                &observe("26000.50", as_of, &[]),
+            );
+            assert_eq!(s.required_monthly_contribution, dec("999.50"), "{as_of}");
+        }
+        let s = summarize(
+            &saving("27000", Some("2028-01-01"), None),
+            &observe("0", "2028-02-15", &[]),
+        );
+        assert_eq!(s.days_remaining, Some(-45));
+        assert!(!s.on_track);
+    }
+
+    #[test]
+    fn without_a_target_date_nothing_is_required_and_the_goal_is_on_track() {
+        for goal in [
+            saving("27000", None, None),
+            saving("27000", None, Some("5")),
+            debt("27000", None, Some("18")),
+        ] {
+            let s = summarize(&goal, &observe("0", "2030-01-01", &["100"]));
+            assert!(s.on_track);
+            assert_eq!(s.required_monthly_contribution, Decimal::ZERO);
+            assert_eq!(s.months_left, None);
+            assert_eq!(s.days_remaining, None);
+            assert_eq!(s.projected_final_value, None);
+        }
+    }
+
+    #[test]
+    fn pace_is_the_mean_of_the_last_three_contributions() {
+        for (contributions, pace) in [
+            (&[][..], "0"),
+            (&["100"][..], "100.00"),
+            (&["100", "200"][..], "150.00"),
+            (&["100", "200", "300"][..], "200.00"),
+            (&["5000", "100", "200", "300"][..], "200.00"),
+            (&["100", "100", "101"][..], "100.33"),
+            (&["100", "100", "102"][..], "100.67"),
+            (&["0.01", "0.01", "0.02"][..], "0.01"),
+            (&["-300", "0", "150"][..], "-50.00"),
+            (&["0.005"][..], "0.01"),
+        ] {
+            let s = summarize(&saving("1000", None, None), &observe("0", "2026-01-01", contributions));
+            assert_eq!(s.current_monthly_pace, dec(pace), "{contributions:?}");
+        }
+        let huge = vec![Decimal::MAX; 3];
+        assert_eq!(mean_pace(&huge), Decimal::MAX);
+        assert_eq!(mean_pace(&[Decimal::MIN, Decimal::MIN]), Decimal::MIN);
+    }
+
+    #[test]
+    fn projected_completion_adds_whole_calendar_months_at_the_current_pace() {
+        for (contributions, months, date) in [
+            (&["900", "1000", "1100"][..], 22, "2027-11-30"), // 22000 / 1000 = 22 exactly
+            (&["1500"][..], 15, "2027-04-30"),                // 14.67 rounded up
+            (&["22000"][..], 1, "2026-02-28"),
+            (&["0.01"][..], 0, ""), // 2.2 million months: withheld
+        ] {
+            let s = summarize(
+                &saving("27000", None, None),
+                &observe("5000", "2026-01-31", contributions),
+            );
+            if date.is_empty() {
+                assert_eq!(s.projected_completion_date, None, "{contributions:?}");
+            } else {
+                assert_eq!(
+                    s.projected_completion_date,
+                    Some(day(date)),
+                    "{contributions:?} ({months} months)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn projected_completion_is_today_when_the_target_is_already_reached() {
+        for goal in [
+            saving("1000", None, None),
+            saving("1000", None, Some("5")),
+            debt("1000", None, Some("18")),
+        ] {
+            for current in ["1000", "1000.01"] {
+                let s = summarize(&goal, &observe(current, "2026-05-05", &["-100"]));
+                assert_eq!(s.projected_completion_date, Some(day("2026-05-05")));
+                assert_eq!(s.note, None);
+            }
+        }
+    }
+
+    #[test]
+    fn no_projection_without_a_positive_pace() {
+        for contributions in [&[][..], &["0"][..], &["-50", "20", "10"][..]] {
+            for goal in [
+                saving("1000", None, None),
+                saving("1000", None, Some("5")),
+                debt("1000", None, Some("18")),
+            ] {
+                let s = summarize(&goal, &observe("500", "2026-05-05", contributions));
+                assert_eq!(s.projected_completion_date, None, "{contributions:?}");
+                assert_eq!(s.note, None, "{contributions:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn projections_beyond_a_hundred_years_are_withheld_with_a_note() {
+        let at_the_cap = summarize(&saving("1200", None, None), &observe("0", "2026-01-01", &["1"]));
+        assert_eq!(at_the_cap.projected_completion_date, Some(day("2126-01-01")));
+        assert_eq!(at_the_cap.note, None);
+        for goal in [saving("1200.01", None, None), saving("1200.01", None, Some("0"))] {
+            let s = summarize(&goal, &observe("0", "2026-01-01", &["1"]));
+            assert_eq!(s.projected_completion_date, None);
+            assert_eq!(s.note.as_deref(), Some("more than 100 years away at this pace"));
+        }
+        // 6 % APR on 10,000 is 50.00 a month: 50.01 pays it off, in about 1,500 years.
+        let s = summarize(&debt("10000", None, Some("6")), &observe("0", "2026-01-01", &["50.01"]));
+        assert_eq!(s.projected_completion_date, None);
+        assert_eq!(s.note.as_deref(), Some("more than 100 years away at this pace"));
+    }
+
+    #[test]
+    fn projected_final_value_extends_the_pace_to_the_target_date() {
+        for (goal, current, contributions, expected) in [
+            (
+                saving("27000", Some("2027-01-31"), None),
+                "5000",
+                &["1000"][..],
+                "17000.00",
+            ),
+            (saving("27000", Some("2027-01-31"), None), "5000", &[][..], "5000.00"),
+            (
+                saving("27000", Some("2027-01-31"), None),
+                "5000",
+                &["-100"][..],
+                "3800.00",
+            ),
+            (saving("100", Some("2027-01-31"), None), "0", &["33.333"][..], "399.96"), // pace 33.33
+            // Without an APR a debt's payments simply add up (the spec's c + pace × months_left).
+            (
+                debt("10000", Some("2027-01-31"), None),
+                "2000",
+                &["1000"][..],
+                "14000.00",
+            ),
+        ] {
+            let s = summarize(&goal, &observe(current, "2026-01-31", contributions));
+            assert_eq!(s.months_left, Some(12));
+            assert_eq!(
+                s.projected_final_value,
+                Some(dec(expected)),
+                "{current} with {contributions:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn amortizing_payment_matches_the_standard_pmt_formula_to_the_cent() {
+        // python3: B·i / (1 − (1+i)^−n), i = APR / 1200, rounded half up.
+        for (balance, apr, months, payment) in [
+            ("10000", "6", 36, "304.22"),   // 304.2193745…
+            ("5000", "18", 24, "249.62"),   // 249.6205098…
+            ("25000", "4.5", 60, "466.08"), // 466.0754810…
+            ("3000", "7", 12, "259.58"),    // 259.5802382…
+            ("2000", "12", 1, "2020.00"),
+            ("1000", "0", 10, "100.00"),
+            ("1000", "6", 0, "1000.00"),
+            ("0", "6", 36, "0"),
+            ("-50", "6", 36, "0"),
+        ] {
+            let i = dec(apr) / Decimal::from(1200);
+            assert_eq!(
+                amortizing_payment(dec(balance), i, months),
+                dec(payment),
+                "{balance} at {apr} % over {months}"
+            );
+        }
+    }
+
+    #[test]
+    fn amortizing_payment_never_panics_on_extreme_rates_or_balances() {
+        assert_eq!(amortizing_payment(Decimal::MAX, dec("0.5"), 1), Decimal::MAX);
+        assert_eq!(amortizing_payment(dec("1000"), Decimal::MAX, 12), Decimal::MAX);
+        // A rate of −100 % a month or below cannot compound: treated as zero.
+        assert_eq!(amortizing_payment(dec("1200"), dec("-1"), 12), dec("100.00"));
+        assert_eq!(amortizing_payment(dec("1200"), dec("-7"), 12), dec("100.00"));
+        // A very long term tends to the interest alone.
+        assert_eq!(amortizing_payment(dec("10000"), dec("0.005"), u32::MAX), dec("50.00"));
+        // A negative rate shrinks the balance by itself.
+        assert!(amortizing_payment(dec("1200"), dec("-0.01"), 12) < dec("100"));
+    }
+
+    #[test]
+    fn months_to_amortize_matches_the_standard_nper_formula_rounded_up() {
+        // python3: −ln(1 − B·i/p) / ln(1+i)
+        for (balance, apr, payment, months) in [
+            ("10000", "6", "304.22", 36), // 35.99992
+            ("10000", "6", "304.21", 37), // 36.00122
+            ("5000", "18", "249.62", 25), // 24.00006
+            ("5000", "18", "249.63", 24),
+            ("5000", "18", "200", 32),      // 31.568
+            ("25000", "4.5", "466.08", 60), // 59.99935
+            ("10000", "6", "100", 139),     // 138.976
+            ("100", "6", "100.50", 1),      // exactly 1, where f64 logs give 1.0000000000000167
+            ("1000", "0", "100", 10),
+            ("1000", "0", "99.99", 11),
+            ("0", "6", "0", 0),
+            ("-5", "6", "1", 0),
+        ] {
+            let i = dec(apr) / Decimal::from(1200);
+            assert_eq!(
+                months_to_amortize(dec(balance), i, dec(payment)),
+                Some(months),
+                "{balance} at {apr} % paying {payment}"
+            );
+        }
+    }
+
+    #[test]
+    fn months_to_amortize_is_none_when_the_payment_does_not_exceed_the_interest() {
+        let i = dec("0.005");
+        assert_eq!(months_to_amortize(dec("10000"), i, dec("50")), None);
+        assert_eq!(months_to_amortize(dec("10000"), i, dec("49.99")), None);
+        assert_eq!(months_to_amortize(dec("10000"), i, Decimal::ZERO), None);
+        assert_eq!(months_to_amortize(dec("10000"), i, dec("-100")), None);
+        assert_eq!(months_to_amortize(dec("10000"), Decimal::ZERO, Decimal::ZERO), None);
+        assert!(months_to_amortize(dec("10000"), i, dec("50.01")).is_some());
+        assert_eq!(months_to_amortize(Decimal::MAX, Decimal::MAX, Decimal::MAX), None);
+        assert_eq!(months_to_amortize(Decimal::MAX, dec("0.01"), dec("0.01")), None);
+    }
+
+    #[test]
+    fn debt_with_an_apr_requires_the_amortizing_payment() {
+        for (original, paid, apr, deadline, months, required) in [
+            ("10000", "0", "6", "2029-01-01", 36, "304.22"),
+            ("5000", "0", "18", "2028-01-01", 24, "249.62"),
+            ("25000", "0", "4.5", "2031-01-01", 60, "466.08"),
+            ("12000", "2000", "6", "2029-01-01", 36, "304.22"), // the remaining 10,000
+            ("12000", "2000", "0", "2029-01-01", 36, "277.78"),
+            ("12000", "2000", "-12", "2029-01-01", 36, "229.40"),
+            ("12000", "12000", "6", "2029-01-01", 36, "0"),
+        ] {
+            let s = summarize(
+                &debt(original, Some(deadline), Some(apr)),
+                &observe(paid, "2026-01-01", &[]),
+            );
+            assert_eq!(s.months_left, Some(months));
+            assert_eq!(
+                s.required_monthly_contribution,
+                dec(required),
+                "{paid} of {original} at {apr} %"
+            );
+        }
+    }
+
+    #[test]
+    fn debt_projection_uses_nper_on_the_remaining_balance() {
+        for (original, paid, apr, payments, date) in [
+            ("10000", "0", "6", &["304.22"][..], "2029-01-01"), // 36 months
+            ("12000", "2000", "6", &["300", "304.22", "308.44"][..], "2029-01-01"), // pace 304.22
+            ("5000", "0", "18", &["200"][..], "2028-09-01"),    // 32 months
+            ("10000", "2000", "0", &["1000"][..], "2026-09-01"), // 8 months
+        ] {
+            let s = summarize(&debt(original, None, Some(apr)), &observe(paid, "2026-01-01", payments));
+            assert_eq!(
+                s.projected_completion_date,
+                Some(day(date)),
+                "{paid} of {original} at {apr} %"
+            );
+            assert_eq!(s.note, None);
+        }
+        let s = summarize(&debt("10000", None, None), &observe("2000", "2026-01-31", &["1000"]));
+        assert_eq!(s.projected_completion_date, Some(day("2026-09-30")));
+    }
+
+    #[test]
+    fn debt_payments_below_the_interest_never_finish_and_say_why() {
+        for pace in ["50", "62.50"] {
+            let s = summarize(
+                &debt("5000", Some("2027-01-01"), Some("15")),
+                &observe("0", "2026-01-01", &[pace]),
+            );
+            assert_eq!(s.projected_completion_date, None);
+            let expected = format!(
+                "at {:.2} a month the payments do not cover the monthly interest of 62.50",
+                dec(pace)
+            );
+            assert_eq!(s.note, Some(expected));
+        }
+        let s = summarize(
+            &debt("5000", Some("2027-01-01"), Some("15")),
+            &observe("0", "2026-01-01", &["50"]),
+        );
+        assert_eq!(
+            s.note.as_deref(),
+            Some("at 50.00 a month the payments do not cover the monthly interest of 62.50")
+        );
+        // The balance grows: what has been paid down by the deadline falls below zero.
+        assert_eq!(s.projected_final_value, Some(dec("-160.75")));
+    }
+
+    #[test]
+    fn debt_final_value_is_what_is_paid_down_by_the_target_date() {
+        // python3: V − max(B(1+i)^n − p((1+i)^n − 1)/i, 0)
+        for (original, paid, apr, pace, deadline, expected) in [
+            ("10000", "2000", "6", "300", "2027-01-01", "5207.25"),
+            ("10000", "2000", "6", "300", "2029-01-01", "10000"), // paid off after 29 months
+            ("5000", "0", "18", "100", "2027-01-01", "326.03"),
+            ("10000", "2000", "0", "1000", "2027-01-01", "10000"), // an APR of 0 still stops at the balance
+            ("10000", "2000", "0", "500", "2027-01-01", "8000.00"),
+        ] {
+            let s = summarize(
+                &debt(original, Some(deadline), Some(apr)),
+                &observe(paid, "2026-01-01", &[pace]),
+            );
+            assert_eq!(
+                s.projected_final_value,
+                Some(dec(expected)),
+                "{paid} of {original} at {apr} % paying {pace}"
+            );
+        }
+    }
+
+    #[test]
+    fn savings_with_an_expected_return_need_less_each_month() {
+        // python3: p = (V − c(1+i)^n)·i / ((1+i)^n − 1), i = rate / 1200
+        for (current, target, rate, deadline, required) in [
+            ("5000", "27000", "5", "2028-01-01", "852.67"),
+            ("0", "27000", "5", "2028-01-01", "1072.03"),
+            ("0", "100000", "7", "2036-01-01", "577.75"),
+            ("20000", "27000", "6", "2028-01-01", "175.24"),
+            ("26000", "27000", "12", "2028-01-01", "0"), // growth alone gets there: floored at 0
+            ("0", "27000", "0", "2028-01-01", "1125.00"),
+        ] {
+            let s = summarize(
+                &saving(target, Some(deadline), Some(rate)),
+                &observe(current, "2026-01-01", &[]),
+            );
+            assert_eq!(
+                s.required_monthly_contribution,
+                dec(required),
+                "{current} to {target} at {rate} %"
+            );
+            assert_eq!(s.note, None);
+        }
+    }
+
+    #[test]
+    fn savings_with_an_expected_return_project_completion_and_final_value() {
+        // python3: the smallest n with c(1+i)^n + p((1+i)^n − 1)/i ≥ V, and that value at n = 24.
+        for (current, pace, rate, date, final_value) in [
+            ("5000", "800", "5", "2028-03-01", "25673.44"),    // 26 months
+            ("0", "1000", "7", "2028-03-01", "25681.03"),      // 26 months
+            ("5000", "843.12", "5", "2028-02-01", "26759.46"), // 25 months
+        ] {
+            let goal = saving("27000", Some("2028-01-01"), Some(rate));
+            let s = summarize(&goal, &observe(current, "2026-01-01", &[pace]));
+            assert_eq!(
+                s.projected_completion_date,
+                Some(day(date)),
+                "{current} + {pace} at {rate} %"
+            );
+            assert_eq!(
+                s.projected_final_value,
+                Some(dec(final_value)),
+                "{current} + {pace} at {rate} %"
+            );
+        }
+    }
+
+    #[test]
+    fn a_negative_return_that_levels_off_below_the_target_never_projects() {
+        // −12 % a year: 5.00 a month levels off at 500.
+        let s = summarize(
+            &saving("2000", Some("2027-01-01"), Some("-12")),
+            &observe("1000", "2026-01-01", &["5"]),
+        );
+        assert_eq!(s.projected_completion_date, None);
+        assert_eq!(s.note.as_deref(), Some("more than 100 years away at this pace"));
+        // python3: 1000·0.99^12 + 5·(0.99^12 − 1)/−0.01, and (2000 − 1000·0.99^12)·i/(0.99^12 − 1)
+        assert_eq!(s.projected_final_value, Some(dec("943.19")));
+        assert_eq!(s.required_monthly_contribution, dec("98.02"));
+    }
+
+    #[test]
+    fn an_unusable_annual_rate_is_left_out_with_a_note() {
+        let s = summarize(
+            &saving("27000", Some("2028-01-01"), Some("-1200")),
+            &observe("0", "2026-01-01", &[]),
+        );
+        assert_eq!(s.required_monthly_contribution, dec("1125.00"));
+        assert_eq!(
+            s.note.as_deref(),
+            Some("an annual rate of -1200 % cannot compound, so it was left out")
+        );
+        let s = summarize(
+            &debt("27000", Some("2028-01-01"), Some("-5000")),
+            &observe("0", "2026-01-01", &["27000"]),
+        );
+        assert_eq!(s.required_monthly_contribution, dec("1125.00"));
+        assert_eq!(s.projected_completion_date, Some(day("2026-02-01")));
+        assert!(s.note.is_some_and(|n| n.starts_with("an annual rate of -5000 %")));
+    }
+
+    #[test]
+    fn on_track_allows_a_ten_percent_buffer_on_the_expected_share() {
+        // Halfway through 10 days: expected 0.5, so 0.45 is on track and 0.44999 is not.
+        // A third of the way through 3 days: expected 1/3, so exactly 0.3 is on track.
+        for (deadline, as_of, current, on_track) in [
+            ("2026-01-11", "2026-01-06", "450", true),
+            ("2026-01-11", "2026-01-06", "449.99", false),
+            ("2026-01-04", "2026-01-02", "300", true),
+            ("2026-01-04", "2026-01-02", "299.99", false),
+            ("2026-01-04", "2025-12-01", "0", true), // before the start nothing is expected
+            ("2026-01-04", "2026-03-01", "900", true), // after the deadline all of it is
+            ("2026-01-04", "2026-03-01", "899.99", false),
+        ] {
+            let s = summarize(&saving("1000", Some(deadline), None), &observe(current, as_of, &[]));
+            assert_eq!(s.on_track, on_track, "{current} as of {as_of}, due {deadline}");
+        }
+        let s = summarize(
+            &debt("1000", Some("2026-01-04"), Some("6")),
+            &observe("300", "2026-01-02", &[]),
+        );
+        assert!(s.on_track);
+    }
+
+    #[test]
+    fn on_track_treats_a_target_date_before_the_start_as_fully_expected() {
+        for (current, on_track) in [("900", true), ("899.99", false), ("1200", true)] {
+            let goal = terms(Measure::Accumulate, "1000", "2026-06-01", Some("2026-01-01"), None);
+            let s = summarize(&goal, &observe(current, "2026-03-01", &[]));
+            assert_eq!(s.on_track, on_track, "{current}");
+        }
+        let goal = terms(Measure::Accumulate, "1000", "2026-06-01", Some("2026-06-01"), None);
+        assert!(!summarize(&goal, &observe("0", "2026-06-01", &[])).on_track);
+    }
+
+    #[test]
+    fn without_a_target_date_an_accumulating_goal_is_always_on_track() {
+        for current in ["0", "-500", "1"] {
+            assert!(summarize(&saving("1000", None, None), &observe(current, "2030-01-01", &[])).on_track);
+        }
+    }
+
+    #[test]
+    fn savings_rate_is_judged_per_period() {
+        let rate = |income: &str, surplus: &str| Measure::SavingsRate {
+            income: dec(income),
+            surplus: dec(surplus),
+        };
+        for (current, progress, on_track, required, done) in [
+            ("18.5", 0.925, true, "75.00", false),
+            ("18", 0.9, true, "75.00", false),
+            ("17.99", 0.8995, false, "75.00", false),
+            ("20", 1.0, true, "75.00", true),
+            ("25", 1.25, true, "75.00", true),
+            ("-3", -0.15, false, "75.00", false),
+        ] {
+            for deadline in [None, Some("2026-12-31")] {
+                let goal = terms(rate("5000", "925"), "20", "2026-01-01", deadline, Some("6"));
+                let s = summarize(&goal, &observe(current, "2026-03-31", &["10"]));
+                assert_eq!(s.progress, progress, "{current} %");
+                assert_eq!(s.on_track, on_track, "{current} %");
+                assert_eq!(s.required_monthly_contribution, dec(required), "{current} %");
+                assert_eq!(
+                    s.projected_completion_date,
+                    done.then(|| day("2026-03-31")),
+                    "{current} %"
+                );
+                assert_eq!(s.projected_final_value, None);
+                assert_eq!(s.current_monthly_pace, dec("10.00"));
+                assert_eq!(s.note, None);
+            }
+        }
+        for (income, surplus, required) in [
+            ("5000", "1000", "0"),
+            ("5000", "1200", "0"),
+            ("4000.10", "0", "800.02"),
+            ("0", "-200", "200.00"),
+        ] {
+            let goal = terms(rate(income, surplus), "20", "2026-01-01", None, None);
+            let s = summarize(&goal, &observe("0", "2026-03-31", &[]));
+            assert_eq!(s.required_monthly_contribution, dec(required), "{income} {surplus}");
+        }
+    }
+
+    #[test]
+    fn savings_rate_with_zero_income_never_divides_by_zero() {
+        let goal = terms(
+            Measure::SavingsRate {
+                income: Decimal::ZERO,
+                surplus: Decimal::ZERO,
+            },
+            "20",
+            "2026-01-01",
+            None,
+            None,
+        );
+        let s = summarize(&goal, &observe("0", "2026-03-31", &[]));
+        assert_eq!(s.progress, 0.0);
+        assert!(!s.on_track);
+        assert_eq!(s.required_monthly_contribution, Decimal::ZERO);
+        let goal = terms(
+            Measure::SavingsRate {
+                income: Decimal::ZERO,
+                surplus: Decimal::ZERO,
+            },
+            "0",
+            "2026-01-01",
+            None,
+            None,
+        );
+        let s = summarize(&goal, &observe("0", "2026-03-31", &[]));
+        assert_eq!(s.progress, 1.0);
+        assert!(s.on_track);
+    }
+
+    #[test]
+    fn expense_reduction_measures_the_cut_from_the_baseline() {
+        for (baseline, spending, progress, on_track, required, done) in [
+            ("1000", "1000", 0.0, false, "200.00", false),
+            ("1000", "900", 0.5, false, "100.00", false),
+            ("1000", "820", 0.9, true, "20.00", false),
+            ("1000", "820.01", 0.89995, false, "20.01", false),
+            ("1000", "800", 1.0, true, "0", true),
+            ("1000", "700", 1.5, true, "0", true),
+            ("1000", "1100", -0.5, false, "300.00", false),
+            // A baseline at or below the ceiling: all or nothing.
+            ("700", "750", 1.0, true, "0", true),
+            ("800", "800", 1.0, true, "0", true),
+            ("700", "850", 0.0, false, "50.00", false),
+        ] {
+            let measure = Measure::ExpenseReduction {
+                baseline: dec(baseline),
+            };
+            let goal = terms(measure, "800", "2026-01-01", Some("2026-12-31"), None);
+            let s = summarize(&goal, &observe(spending, "2026-04-30", &["50", "60"]));
+            assert_eq!(s.progress, progress, "{spending} from {baseline}");
+            assert_eq!(s.on_track, on_track, "{spending} from {baseline}");
+            assert_eq!(
+                s.required_monthly_contribution,
+                dec(required),
+                "{spending} from {baseline}"
+            );
+            assert_eq!(
+                s.projected_completion_date,
+                done.then(|| day("2026-04-30")),
+                "{spending} from {baseline}"
+            );
+            assert_eq!(s.projected_final_value, None);
+            assert_eq!(s.current_monthly_pace, dec("55.00"));
+        }
+    }
+
+    #[test]
+    fn huge_values_degrade_to_missing_projections_instead_of_panicking() {
+        let extremes = [
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::ZERO,
+            dec("0.0000000000000000000000000001"),
+        ];
+        for measure in [
+            Measure::Accumulate,
+            Measure::Debt,
+            Measure::SavingsRate {
+                income: Decimal::MAX,
+                surplus: Decimal::MIN,
+            },
+            Measure::ExpenseReduction { baseline: Decimal::MAX },
+            Measure::ExpenseReduction { baseline: Decimal::MIN },
+        ] {
+            let triples = extremes.iter().flat_map(|v| extremes.iter().map(move |c| (*v, *c)));
+            let triples: Vec<_> = triples
+                .flat_map(|(v, c)| extremes.iter().map(move |r| (v, c, *r)))
+                .collect();
+            for (target, current, rate) in triples {
+                for (as_of, deadline) in [
+                    (NaiveDate::MIN, Some(NaiveDate::MAX)),
+                    (NaiveDate::MAX, Some(NaiveDate::MIN)),
+                    (day("2026-01-01"), Some(day("2028-01-01"))),
+                    (NaiveDate::MAX, None),
+                ] {
+                    let goal = GoalTerms {
+                        measure: measure.clone(),
+                        target,
+                        start: NaiveDate::MIN,
+                        target_date: deadline,
+                        annual_rate: Some(rate),
+                    };
+                    let obs = Observation {
+                        current,
+                        as_of,
+                        recent_contributions: vec![Decimal::MAX, rate, Decimal::MAX],
+                    };
+                    let s = summarize(&goal, &obs);
+                    assert!(s.progress.is_finite());
+                    assert!(s.required_monthly_contribution >= Decimal::ZERO);
+                }
+            }
+        }
+        let s = summarize(
+            &saving("79228162514264337593543950335", None, None),
+            &observe("0", "2026-01-01", &["0.01"]),
+        );
+        assert_eq!(s.projected_completion_date, None);
+        assert_eq!(s.note.as_deref(), Some("more than 100 years away at this pace"));
+        let s = summarize(
+            &saving("1000", Some("2026-02-01"), None),
+            &observe("500", "+262142-12-01", &["1"]),
+        );
+        assert_eq!(s.projected_completion_date, None);
+        assert_eq!(
+            s.note.as_deref(),
+            Some("the projected date is beyond the supported calendar")
+        );
+    }
+
+    fn money() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            6 => (-10_000_000_000i64..10_000_000_000).prop_map(|cents| Decimal::new(cents, 2)),
+            1 => Just(Decimal::ZERO),
+            1 => any::<i64>().prop_map(|cents| Decimal::new(cents, 2)),
+            1 => (any::<i64>(), 0u32..=28).prop_map(|(mantissa, scale)| Decimal::new(mantissa, scale)),
+            1 => prop_oneof![Just(Decimal::MAX), Just(Decimal::MIN)],
+        ]
+    }
+
+    fn date() -> impl Strategy<Value = NaiveDate> {
+        let (min, max) = (NaiveDate::MIN.num_days_from_ce(), NaiveDate::MAX.num_days_from_ce());
+        prop_oneof![
+            6 => (730_000i32..750_000).prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap()),
+            1 => (min..=max).prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap()),
+            1 => prop_oneof![Just(NaiveDate::MIN), Just(NaiveDate::MAX)],
+        ]
+    }
+
+    fn annual_rate() -> impl Strategy<Value = Option<Decimal>> {
+        prop_oneof![
+            2 => Just(None),
+            1 => Just(Some(Decimal::ZERO)),
+            4 => (-2_000i64..5_000).prop_map(|bp| Some(Decimal::new(bp, 2))),
+            1 => money().prop_map(Some),
+        ]
+    }
+
+    fn measure() -> impl Strategy<Value = Measure> {
+        prop_oneof![
+            Just(Measure::Accumulate),
+            Just(Measure::Debt),
+            (money(), money()).prop_map(|(income, surplus)| Measure::SavingsRate { income, surplus }),
+            money().prop_map(|baseline| Measure::ExpenseReduction { baseline }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn summarize_never_panics_and_reports_finite_progress(
+            measure in measure(),
+            target in money(),
+            start in date(),
+            target_date in proptest::option::of(date()),
+            annual_rate in annual_rate(),
+            current in money(),
+            as_of in date(),
+            recent_contributions in proptest::collection::vec(money(), 0..5),
+        ) {
+            let goal = GoalTerms { measure, target, start, target_date, annual_rate };
+            let obs = Observation { current, as_of, recent_contributions };
+            let s = summarize(&goal, &obs);
+            prop_assert!(s.progress.is_finite());
+            prop_assert!(s.required_monthly_contribution >= Decimal::ZERO);
+            prop_assert!(s.required_monthly_contribution.scale() <= 2);
+            prop_assert!(s.current_monthly_pace.scale() <= 2);
+            prop_assert!(s.projected_final_value.is_none_or(|v| v.scale() <= 2));
+            prop_assert_eq!(s.current_value, current);
+            prop_assert_eq!(s.months_left.is_some(), target_date.is_some());
+            prop_assert!(s.projected_completion_date.is_none_or(|date| date >= as_of));
+        }
+
+        #[test]
+        fn spreading_the_remainder_covers_it_within_rounding(
+            target in (-100_000_000i64..10_000_000_000).prop_map(|cents| Decimal::new(cents, 2)),
+            current in (-100_000_000i64..10_000_000_000).prop_map(|cents| Decimal::new(cents, 2)),
+            as_of in 730_000i32..750_000,
+            ahead in 0i32..40_000,
+        ) {
+            let as_of = NaiveDate::from_num_days_from_ce_opt(as_of).unwrap();
+            let deadline = NaiveDate::from_num_days_from_ce_opt(as_of.num_days_from_ce() + ahead).unwrap();
+            let goal = GoalTerms { measure: Measure::Accumulate, target, start: as_of, target_date: Some(deadline), annual_rate: None };
+            let s = summarize(&goal, &Observation { current, as_of, recent_contributions: vec![] });
+            let months = s.months_left.unwrap();
+            let remaining = (target - current).max(Decimal::ZERO);
+            let n = Decimal::from(months.max(1));
+            prop_assert!(s.required_monthly_contribution * n >= remaining - n * dec("0.005"));
+            if months == 0 {
+                prop_assert_eq!(s.required_monthly_contribution, remaining);
+            }
+        }
+
+        #[test]
+        fn progress_never_falls_as_the_current_value_rises(
+            debt in any::<bool>(),
+            target in money(),
+            a in money(),
+            b in money(),
+        ) {
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            let measure = if debt { Measure::Debt } else { Measure::Accumulate };
+            let goal = GoalTerms { measure, target, start: day("2026-01-01"), target_date: Some(day("2028-01-01")), annual_rate: None };
+            let at = |current| summarize(&goal, &Observation { current, as_of: day("2027-01-01"), recent_contributions: vec![] });
+            let (low, high) = (at(low), at(high));
+            prop_assert!(low.progress <= high.progress, "{} then {}", low.progress, high.progress);
+            prop_assert!(!low.on_track || high.on_track);
+        }
+
+        #[test]
+        fn a_level_payment_pays_off_the_balance_in_about_its_term(
+            balance in (1_000_000i64..10_000_000_000).prop_map(|cents| Decimal::new(cents, 2)),
+            apr in (0i64..3_000).prop_map(|bp| Decimal::new(bp, 2)),
+            months in 1u32..=360,
+        ) {
+            let i = apr / Decimal::from(1200);
+            let payment = amortizing_payment(balance, i, months);
+            let needed = months_to_amortize(balance, i, payment);
+            prop_assert!(needed == Some(months) || needed == Some(months + 1), "{:?} for {}", needed, months);
+        }
+    }
 }
