@@ -146,6 +146,9 @@ run_goalkeeper() {
         export RUST_LOG=warn
         "$gk" migrate >/dev/null
         "$gk" users import "$DATA/users.csv" >/dev/null
+        if [[ ${WITH_GOALS:-0} == 1 ]]; then
+            "$gk" goals import "$DATA/goals.csv" >/dev/null
+        fi
         cp -- "$@" "$work/inbox/"
         sync
         local t0 t1 status=0
@@ -179,6 +182,10 @@ echo "== goalkeeper --run-once over the first ${#scale_files[@]} files" >&2
 run_goalkeeper gk-first "${scale_files[@]}"
 few_s=$gk_s few_rss_kb=$gk_rss_kb few_snapshots=$gk_snapshots
 
+echo "== goalkeeper --run-once over $nfiles files with $(( $(wc -l <"$DATA/goals.csv") - 1 )) goals (ingest + sync)" >&2
+WITH_GOALS=1 run_goalkeeper gk-goals "${files[@]}"
+goals_s=$gk_s goals_rss_kb=$gk_rss_kb goals_summary=$gk_summary goals_user=$gk_cpu_user
+
 # --- report ----------------------------------------------------------------------
 expected_snapshots=$(( USERS * MONTHS ))
 expected_few=$(( USERS * (MONTHS < SCALE_MONTHS ? MONTHS : SCALE_MONTHS) ))
@@ -200,7 +207,11 @@ peak RSS, $nfiles files   $all_rss_mb MB   ($data_lines lines)
 peak RSS, ${#scale_files[@]} files    $few_rss_mb MB   ($scale_lines lines, ${few_s}s)   (target < ${TARGET_RSS_MB} MB, not growing with files)
 RSS growth          $(calc "f'{($all_rss_kb - $few_rss_kb) / 1024:+.1f}'") MB for $(( nfiles - ${#scale_files[@]} )) more files ($(calc "f'{($all_rss_kb - $few_rss_kb) / 1024 / max(1, $nfiles - ${#scale_files[@]}):+.2f}'") MB/file; single runs vary by up to ~10 MB)
 
+with goals          $(printf '%8.2f' "$goals_s") s   ($(( $(wc -l <"$DATA/goals.csv") - 1 )) goals imported first; CPU user ${goals_user}s; peak RSS $(calc "f'{$goals_rss_kb / 1024:.1f}'") MB)
+sync ratio          $(calc "f'{$goals_s / $all_s:.2f}'")x the ingest-only time (target <= 1.5)
+
 goalkeeper said     $all_summary
+with goals it said  $goals_summary
 snapshots stored    $all_snapshots (expected users x months = $expected_snapshots); first ${#scale_files[@]} files: $few_snapshots (expected $expected_few)
 
 EOF
@@ -211,6 +222,7 @@ if [[ $all_snapshots != "$expected_snapshots" || $few_snapshots != "$expected_fe
 fi
 
 echo "$(pass "$all_s <= $TARGET_RATIO * $sqlite_s") time: goalkeeper ${ratio}x sqlite3 .import (target <= ${TARGET_RATIO}x)"
+echo "$(pass "$goals_s <= 1.5 * $all_s") time with goals: $(calc "f'{$goals_s / $all_s:.2f}'")x the ingest-only time (target <= 1.5x)"
 echo "$(pass "$all_rss_kb < $TARGET_RSS_MB * 1024") peak RSS: $all_rss_mb MB for $nfiles files (target < ${TARGET_RSS_MB} MB)"
 echo "$(pass "$few_rss_kb < $TARGET_RSS_MB * 1024") peak RSS: $few_rss_mb MB for ${#scale_files[@]} files (target < ${TARGET_RSS_MB} MB)"
 # "Does not grow with the number of files": allow 10% (and 5 MB) of noise.

@@ -5,10 +5,11 @@
 
 use crate::domain::goal::{Goal, GoalStatus};
 use crate::domain::tracking::{Prior, SnapshotAt, track};
-use crate::domain::{Period, UserId};
-use crate::storage::Storage;
+use crate::domain::{GoalId, GoalType, Period, SnapshotSummary, UserId};
+use crate::storage::{FileProgress, NewSnapshot, Storage, SyncState};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// What a resync did to one goal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,8 +40,10 @@ pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> a
         .collect();
     let tracked = track(goal, Prior::default(), &at);
     let completed_at = tracked.completed_in.map(|_| now);
+    // Replace every sync entry, not only those from the start: the start may
+    // have moved later.
     store
-        .replace_sync_progress(&goal.id, start, &tracked.entries, completed_at, now)
+        .replace_sync_progress(&goal.id, Period::MIN, &tracked.entries, completed_at, now)
         .await?;
     if let Some(period) = tracked.completed_in {
         tracing::info!(goal = %goal.id, %period, "goal completed");
@@ -82,4 +85,207 @@ pub fn users_of(snapshots: &[(UserId, Period)]) -> Vec<UserId> {
         .filter(|(u, _)| seen.insert(u.as_str(), ()).is_none())
         .map(|(u, _)| u.clone())
         .collect()
+}
+
+/// Where tracking of one goal stands during a run.
+#[derive(Debug, Clone)]
+struct GoalTrack {
+    prior: Prior,
+    last_period: Option<Period>,
+}
+
+impl GoalTrack {
+    fn from_state(goal: &Goal, state: Option<&SyncState>) -> GoalTrack {
+        let Some(state) = state else {
+            return GoalTrack {
+                prior: Prior::default(),
+                last_period: None,
+            };
+        };
+        let last = state.recent.last();
+        GoalTrack {
+            prior: Prior {
+                last_value: last.map(|(_, v, _)| *v),
+                recent_contributions: state.recent.iter().map(|(_, _, c)| *c).collect(),
+                baseline: (goal.goal_type == GoalType::ExpenseReduction)
+                    .then_some(state.first_value)
+                    .flatten(),
+                // Entries exist, so the linked accounts were there to measure.
+                seen_debt_accounts: goal.links.accounts.clone(),
+            },
+            last_period: last.map(|(p, _, _)| *p),
+        }
+    }
+}
+
+/// Sync during one inbox run: each file's new months are tracked from the
+/// summaries its first pass built and the state cached from earlier files,
+/// and stored in the file's own transaction. Goals whose stored entries go
+/// past a file's months (a correction, a month arriving late) are recomputed
+/// in full after the file is stored.
+pub struct RunSync {
+    /// Users with active goals when the run started: whose summaries to build.
+    pub wanted: Arc<HashSet<String>>,
+    goals: HashMap<String, Vec<Goal>>,
+    tracks: HashMap<GoalId, GoalTrack>,
+}
+
+/// What sync will do with one file.
+#[derive(Debug, Default)]
+pub struct FilePlan {
+    pub progress: Vec<FileProgress>,
+    pub completed: Vec<GoalId>,
+    /// Goals to recompute in full once the file is stored.
+    pub resync: Vec<Goal>,
+    goals: usize,
+    updates: Vec<(GoalId, GoalTrack)>,
+    /// Completed goals by user, to drop from the run's cache.
+    finished: Vec<(String, GoalId)>,
+}
+
+impl RunSync {
+    pub async fn start<S: Storage>(store: &S) -> anyhow::Result<RunSync> {
+        Ok(RunSync {
+            wanted: Arc::new(store.users_with_active_goals().await?),
+            goals: HashMap::new(),
+            tracks: HashMap::new(),
+        })
+    }
+
+    /// Plans the progress entries for a file's snapshots; `summaries` holds
+    /// a summary for each snapshot of a user in `wanted`.
+    pub async fn plan<S: Storage>(
+        &mut self,
+        store: &S,
+        snapshots: &[NewSnapshot],
+        summaries: &[Option<SnapshotSummary>],
+    ) -> anyhow::Result<FilePlan> {
+        let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, s) in snapshots.iter().enumerate() {
+            if self.wanted.contains(s.user_id.as_str()) {
+                by_user.entry(s.user_id.as_str()).or_default().push(i);
+            }
+        }
+        let unknown: Vec<&str> = by_user
+            .keys()
+            .copied()
+            .filter(|u| !self.goals.contains_key(*u))
+            .collect();
+        if !unknown.is_empty() {
+            for u in &unknown {
+                self.goals.insert((*u).to_owned(), Vec::new());
+            }
+            for goal in store.active_goals_of(&unknown).await? {
+                self.goals.entry(goal.user_id.to_string()).or_default().push(goal);
+            }
+        }
+        let untracked: Vec<&str> = by_user
+            .keys()
+            .flat_map(|u| self.goals.get(*u).into_iter().flatten())
+            .filter(|g| !self.tracks.contains_key(&g.id))
+            .map(|g| g.id.as_str())
+            .collect();
+        if !untracked.is_empty() {
+            let states = store.sync_states(&untracked).await?;
+            let goals: Vec<&Goal> = by_user
+                .keys()
+                .flat_map(|u| self.goals.get(*u).into_iter().flatten())
+                .collect();
+            for goal in goals {
+                if !self.tracks.contains_key(&goal.id) {
+                    let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
+                    self.tracks.insert(goal.id.clone(), track);
+                }
+            }
+        }
+
+        let mut plan = FilePlan::default();
+        for (user, mut indices) in by_user {
+            indices.sort_by_key(|&i| snapshots[i].period);
+            let first = snapshots[indices[0]].period;
+            let at: Option<Vec<SnapshotAt<'_>>> = indices
+                .iter()
+                .map(|&i| {
+                    summaries.get(i)?.as_ref().map(|summary| SnapshotAt {
+                        snapshot_id: None,
+                        period: snapshots[i].period,
+                        summary,
+                    })
+                })
+                .collect();
+            for goal in self.goals.get(user).into_iter().flatten() {
+                plan.goals += 1;
+                // Taken out of the cache, put back by `committed`: a file that
+                // fails leaves it out, and it is read from storage again.
+                let track = self.tracks.remove(&goal.id);
+                let in_order = track
+                    .as_ref()
+                    .is_some_and(|t| t.last_period.is_none_or(|last| last < first));
+                let (Some(at), true, Some(track)) = (&at, in_order, track) else {
+                    plan.resync.push(goal.clone());
+                    continue;
+                };
+                let tracked = track_goal(goal, track.prior, at);
+                for entry in tracked.entries {
+                    let snapshot = indices.iter().copied().find(|&i| snapshots[i].period == entry.period);
+                    if let Some(snapshot) = snapshot {
+                        plan.progress.push(FileProgress { snapshot, entry });
+                    }
+                }
+                if tracked.completed_in.is_some() {
+                    plan.completed.push(goal.id.clone());
+                    plan.finished.push((goal.user_id.to_string(), goal.id.clone()));
+                }
+                let last_period = at.last().map(|a| a.period).or(track.last_period);
+                plan.updates.push((
+                    goal.id.clone(),
+                    GoalTrack {
+                        prior: tracked.prior,
+                        last_period,
+                    },
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// After the file's transaction committed: remember where each goal
+    /// stands, recompute the goals that needed it, forget completed ones.
+    pub async fn committed<S: Storage>(
+        &mut self,
+        store: &S,
+        plan: FilePlan,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<SyncSummary> {
+        let mut summary = SyncSummary {
+            goals: plan.goals,
+            entries: plan.progress.len(),
+            completed: plan.completed.len(),
+        };
+        for (id, track) in plan.updates {
+            self.tracks.insert(id, track);
+        }
+        let mut finished = plan.finished;
+        for goal in &plan.resync {
+            let done = resync(store, goal, now).await?;
+            summary.entries += done.entries;
+            if done.completed {
+                summary.completed += 1;
+                finished.push((goal.user_id.to_string(), goal.id.clone()));
+            }
+            // Read back from storage the next time it is needed.
+            self.tracks.remove(&goal.id);
+        }
+        for (user, id) in finished {
+            self.tracks.remove(&id);
+            if let Some(goals) = self.goals.get_mut(&user) {
+                goals.retain(|g| g.id != id);
+            }
+        }
+        Ok(summary)
+    }
+}
+
+fn track_goal(goal: &Goal, prior: Prior, at: &[SnapshotAt<'_>]) -> crate::domain::tracking::Tracked {
+    track(goal, prior, at)
 }

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use common::VecSource;
 use goalkeeper::domain::snapshot::Totals;
 use goalkeeper::domain::{Email, Kind, Money, Period, SnapshotLine, User, UserId};
-use goalkeeper::storage::{AddOutcome, IngestError, LineChunks, NewFile, NewLine, NewSnapshot, Storage};
+use goalkeeper::storage::{AddOutcome, IngestBatch, IngestError, LineChunks, NewFile, NewLine, NewSnapshot, Storage};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap()
@@ -68,6 +68,16 @@ fn file_of(sha: &str, snaps: &[(&str, &str, Vec<SnapshotLine>)]) -> (NewFile, Ve
         line_count: lines.len() as u64,
     };
     (file, snapshots, VecSource::new(lines))
+}
+
+fn batch<'a>(file: &'a NewFile, create_users: &'a [User], snapshots: &'a [NewSnapshot]) -> IngestBatch<'a> {
+    IngestBatch {
+        file,
+        create_users,
+        snapshots,
+        progress: &[],
+        completed: &[],
+    }
 }
 
 async fn migrations_can_be_applied_again_without_harm<S: Storage>(store: S) {
@@ -139,7 +149,7 @@ async fn an_ingested_file_is_stored_with_its_snapshots_lines_and_totals<S: Stora
         )],
     );
     let outcome = store
-        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     assert_eq!((outcome.snapshots, outcome.corrections, outcome.lines), (1, 0, 4));
@@ -172,12 +182,12 @@ async fn the_same_content_twice_is_refused_as_already_ingested<S: Storage>(store
     let snap = || vec![("ana", "2025-01", vec![line(Kind::Income, None, "salary", 100)])];
     let (file, snaps, source) = file_of("same", &snap());
     store
-        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     let (file, snaps, source) = file_of("same", &snap());
     let again = store
-        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
         .await;
     assert!(matches!(again, Err(IngestError::AlreadyIngested)), "{again:?}");
     assert_eq!(store.list_snapshots(None).await.unwrap().len(), 1);
@@ -196,7 +206,7 @@ async fn a_correction_supersedes_the_current_version_and_keeps_history<S: Storag
         ],
     );
     store
-        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     for (sha, cents) in [("v2", 150), ("v3", 175)] {
@@ -205,7 +215,7 @@ async fn a_correction_supersedes_the_current_version_and_keeps_history<S: Storag
             &[("ana", "2025-01", vec![line(Kind::Income, None, "salary", cents)])],
         );
         let outcome = store
-            .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+            .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
             .await
             .unwrap();
         assert_eq!(outcome.corrections, 1);
@@ -234,7 +244,7 @@ async fn a_failing_line_source_leaves_nothing_stored<S: Storage>(store: S) {
     source.fail_at = Some(4500);
     let newcomer = user("newcomer", Tz::UTC);
     let result = store
-        .ingest_file(&file, &[newcomer], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[newcomer], &snaps), &mut LineChunks::spawn(source), now())
         .await;
     assert!(matches!(result, Err(IngestError::Source(_))), "{result:?}");
     assert!(store.find_ingested_file("broken").await.unwrap().is_none());
@@ -256,7 +266,7 @@ async fn a_reader_that_dies_midway_is_an_error_not_a_short_file<S: Storage>(stor
     let (file, snaps, mut source) = file_of("dies", &[("ana", "2025-01", lines)]);
     source.panic_at = Some(8000);
     let result = store
-        .ingest_file(&file, &[], &snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
         .await;
     assert!(matches!(result, Err(IngestError::Source(_))), "{result:?}");
     assert!(store.find_ingested_file("dies").await.unwrap().is_none());
@@ -276,9 +286,7 @@ async fn users_named_by_a_file_can_be_created_with_it<S: Storage>(store: S) {
     );
     store
         .ingest_file(
-            &file,
-            std::slice::from_ref(&newcomer),
-            &snaps,
+            batch(&file, std::slice::from_ref(&newcomer), &snaps),
             &mut LineChunks::spawn(source),
             now(),
         )
@@ -304,7 +312,7 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
     }
     let (file, new_snaps, source) = file_of("big", &snaps);
     let outcome = store
-        .ingest_file(&file, &[], &new_snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &new_snaps), &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     assert_eq!((outcome.snapshots, outcome.lines), (1200, 4800));
@@ -317,7 +325,7 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
     // A correction of every snapshot in one file: 1200 superseded at once.
     let (file, new_snaps, source) = file_of("big-again", &snaps);
     let outcome = store
-        .ingest_file(&file, &[], &new_snaps, &mut LineChunks::spawn(source), now())
+        .ingest_file(batch(&file, &[], &new_snaps), &mut LineChunks::spawn(source), now())
         .await
         .unwrap();
     assert_eq!(outcome.corrections, 1200);

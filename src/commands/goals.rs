@@ -119,18 +119,13 @@ fn parse_date(what: &str, s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{what}: found {s:?}; expected a date as YYYY-MM-DD"))
 }
 
+/// A target, or what was expected instead (callers say where and quote it).
 fn parse_target(goal_type: GoalType, s: &str) -> Result<Money, String> {
-    s.parse::<Money>()
-        .map_err(|e| format!("target: found {s:?}; {e}"))
-        .and_then(|m| {
-            if goal_type.target_is_percent() && m.cents() > 10_000 {
-                Err(format!(
-                    "target: found {s:?}; expected a percentage of income from 0 to 100"
-                ))
-            } else {
-                Ok(m)
-            }
-        })
+    let m = s.parse::<Money>().map_err(|e| e.to_string())?;
+    if goal_type.target_is_percent() && m.cents() > 10_000 {
+        return Err("expected a percentage of income from 0 to 100".to_owned());
+    }
+    Ok(m)
 }
 
 /// Today in the user's time zone.
@@ -174,7 +169,7 @@ fn apply_fields(goal: &mut Goal, f: &GoalFields, no_target_date: bool) -> Vec<St
     if let Some(t) = &f.target {
         match parse_target(goal.goal_type, t) {
             Ok(m) => goal.target = m,
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(format!("--target: found {t:?}; {e}")),
         }
     }
     if let Some(d) = &f.target_date {
@@ -491,11 +486,9 @@ async fn latest_snapshot<S: Storage>(
     goal: &Goal,
     history: &[ProgressEntry],
 ) -> anyhow::Result<Option<SnapshotSummary>> {
-    let from = history
-        .last()
-        .map(|e| e.period)
-        .or_else(|| Period::of_date(goal.start_date));
-    let Some(from) = from else { return Ok(None) };
+    // From the last entry's month if there is one; else the user's latest
+    // snapshot whenever it is (a goal may start after it).
+    let from = history.last().map_or(Period::MIN, |e| e.period);
     Ok(store
         .user_snapshots(&goal.user_id, from)
         .await?
@@ -618,11 +611,8 @@ async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> anyhow::Result
                     row_problems.push(bad(1, "a registered user".to_owned()));
                 }
                 let goal_type = f[2].parse::<GoalType>().map_err(|e| row_problems.push(bad(2, e))).ok();
-                let target = goal_type.and_then(|t| {
-                    parse_target(t, f[4])
-                        .map_err(|e| row_problems.push(bad(4, e.replace("target: ", ""))))
-                        .ok()
-                });
+                let target =
+                    goal_type.and_then(|t| parse_target(t, f[4]).map_err(|e| row_problems.push(bad(4, e))).ok());
                 let target_date = match f[5] {
                     "" => None,
                     d => parse_date("target_date", d)
@@ -740,7 +730,7 @@ async fn from_template<S: Storage>(
         match parse_target(t.goal_type, custom) {
             Ok(m) => goal.target = m,
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("--target: found {custom:?}; {e}");
                 return Ok(Exit::Rejected);
             }
         }
@@ -816,7 +806,9 @@ async fn record<S: Storage>(
         },
     };
     let mut history = store.progress_history(&goal.id).await?;
-    let previous = history.iter().rev().find(|e| e.period <= period).map(|e| e.value);
+    // The contribution is against the months before, never against a value
+    // this one replaces.
+    let previous = history.iter().rev().find(|e| e.period < period).map(|e| e.value);
     let contribution = previous.map_or(Money::ZERO, |p| value.checked_sub(p).unwrap_or(Money::ZERO));
     history.push(ProgressEntry {
         id: 0,

@@ -26,10 +26,10 @@ async fn process<S: Storage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) ->
     };
     let summary = run.process(store).await?;
     println!("{summary}");
-    if summary.goals.goals > 0 {
+    if summary.goals.entries > 0 || summary.goals.completed > 0 {
         println!(
-            "goals: {} progress entries for {} goals, {} completed",
-            summary.goals.entries, summary.goals.goals, summary.goals.completed
+            "goals: {} progress entries, {} goals completed",
+            summary.goals.entries, summary.goals.completed
         );
     }
     if summary.failed > 0 {

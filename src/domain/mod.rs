@@ -15,5 +15,5 @@ pub use goal::{Goal, GoalId, GoalStatus, GoalType};
 pub use ids::UserId;
 pub use money::Money;
 pub use period::Period;
-pub use snapshot::{Kind, Rate, SnapshotLine, SnapshotSummary};
+pub use snapshot::{Kind, Rate, SnapshotLine, SnapshotSummary, SummaryBuilder};
 pub use user::{Email, User};

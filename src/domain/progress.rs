@@ -107,13 +107,16 @@ pub struct Summary {
 }
 
 /// Summarizes a goal's progress as of `obs.as_of`. Total: any input gives a summary.
-pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
-    let mut notes = Vec::new();
-    let (current, target, today) = (obs.current, terms.target, obs.as_of);
-    let months_left = terms.target_date.map(|deadline| months_until(today, deadline));
-    let pace = cents(mean_pace(&obs.recent_contributions));
-    let progress = progress_ratio(&terms.measure, current, target);
+/// Progress (unclamped) and whether it is on track as of `as_of`, without
+/// the projections: all a stored progress entry needs. `summarize` judges
+/// the same way.
+pub fn standing(terms: &GoalTerms, current: Decimal, as_of: NaiveDate) -> (f64, bool) {
+    let (progress, on_track) = judge(terms, current, as_of);
+    (progress.to_f64(), on_track)
+}
 
+fn judge(terms: &GoalTerms, current: Decimal, today: NaiveDate) -> (Ratio, bool) {
+    let progress = progress_ratio(&terms.measure, current, terms.target);
     let expected = if terms.measure.is_recurring() {
         Some(Share::WHOLE)
     } else {
@@ -122,6 +125,15 @@ pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
             .map(|deadline| Share::expected(terms.start, today, deadline))
     };
     let on_track = expected.is_none_or(|share| progress.at_least_nine_tenths_of(share));
+    (progress, on_track)
+}
+
+pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
+    let mut notes = Vec::new();
+    let (current, target, today) = (obs.current, terms.target, obs.as_of);
+    let months_left = terms.target_date.map(|deadline| months_until(today, deadline));
+    let pace = cents(mean_pace(&obs.recent_contributions));
+    let (progress, on_track) = judge(terms, current, today);
 
     let standing = Standing {
         current,
@@ -635,6 +647,31 @@ fn decimal_to_f64(value: Decimal) -> f64 {
         .to_string()
         .parse::<f64>()
         .unwrap_or_else(|_| value.to_f64().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod standing_tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn standing_agrees_with_the_full_summary(
+            current in -100_000i64..200_000, target in 1i64..150_000, elapsed in 0i64..800, span in 1i64..800,
+        ) {
+            let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+            let terms = GoalTerms {
+                measure: Measure::Accumulate,
+                target: Decimal::from(target),
+                start,
+                target_date: Some(start + chrono::Duration::days(span)),
+                annual_rate: None,
+            };
+            let as_of = start + chrono::Duration::days(elapsed);
+            let obs = Observation { current: Decimal::from(current), as_of, recent_contributions: vec![] };
+            let full = summarize(&terms, &obs);
+            proptest::prop_assert_eq!(standing(&terms, Decimal::from(current), as_of), (full.progress, full.on_track));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -364,6 +364,58 @@ pub struct SnapshotSummary {
     pub by_account: Vec<SnapshotLine>,
 }
 
+/// Builds a [`SnapshotSummary`] line by line without keeping the flows:
+/// memory grows with the number of categories and accounts, not lines.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryBuilder {
+    totals: Totals,
+    /// A snapshot has a dozen categories or so: a list searched in place
+    /// allocates only for a new category, never for a lookup.
+    categories: Vec<(Kind, String, Money)>,
+    accounts: Vec<SnapshotLine>,
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, line: &LineRef<'_>) -> Result<(), TotalsOverflow> {
+        self.totals.add(line.kind, line.amount)?;
+        match self
+            .categories
+            .iter_mut()
+            .find(|(k, c, _)| *k == line.kind && c == line.category)
+        {
+            Some((_, _, total)) => *total = total.checked_add(line.amount).ok_or(TotalsOverflow)?,
+            None => self.categories.push((line.kind, line.category.to_owned(), line.amount)),
+        }
+        if line.account.is_some() {
+            self.accounts.push(line.to_line());
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> SnapshotSummary {
+        self.accounts.sort_by(|a, b| a.account.cmp(&b.account));
+        self.categories.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let t = self.totals;
+        SnapshotSummary {
+            total_income: t.income,
+            total_expenses: t.expenses,
+            surplus: t.surplus(),
+            savings_rate: t.savings_rate(),
+            total_savings: t.savings,
+            total_investment: t.investment,
+            total_assets: t.assets,
+            total_debt: t.debt,
+            net_worth: t.net_worth(),
+            by_category: self
+                .categories
+                .into_iter()
+                .map(|(kind, category, total)| CategoryTotal { kind, category, total })
+                .collect(),
+            by_account: self.accounts,
+        }
+    }
+}
+
 impl SnapshotSummary {
     pub fn of_lines(lines: &[SnapshotLine]) -> Result<Self, TotalsOverflow> {
         let mut totals = Totals::default();
@@ -509,6 +561,31 @@ mod tests {
         assert_eq!(housing.total, Money::from_cents(210_000));
         let accounts: Vec<_> = s.by_account.iter().map(|l| l.account.as_deref().unwrap()).collect();
         assert_eq!(accounts, ["401k", "car", "card", "efund"]);
+    }
+
+    #[test]
+    fn building_line_by_line_gives_the_same_summary_as_all_lines_at_once() {
+        let lines = [
+            line(Kind::Income, None, "salary", 500_000),
+            line(Kind::Expense, None, "housing", 200_000),
+            line(Kind::Expense, None, "housing", 10_000),
+            line(Kind::Savings, Some("efund"), "emergency_fund", 1_000_000),
+            line(Kind::Debt, Some("card"), "credit_card", 300_000),
+            line(Kind::Investment, Some("401k"), "retirement", 2_000_000),
+        ];
+        let mut b = SummaryBuilder::default();
+        for l in &lines {
+            let r = LineRef {
+                kind: l.kind,
+                account: l.account.as_deref(),
+                category: &l.category,
+                amount: l.amount,
+                rate: l.rate,
+                min_payment: l.min_payment,
+            };
+            b.add(&r).unwrap();
+        }
+        assert_eq!(b.finish(), SnapshotSummary::of_lines(&lines).unwrap());
     }
 
     #[test]

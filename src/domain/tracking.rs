@@ -126,14 +126,9 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tra
         });
         let contribution = measured.value.checked_sub(previous).unwrap_or(Money::ZERO);
         push_recent(&mut prior.recent_contributions, contribution);
-        let summary = summarize(
-            goal,
-            &measured,
-            Some(at.summary),
-            prior.baseline,
-            &prior.recent_contributions,
-            at.period.last_day(),
-        );
+        // An entry needs only where the goal stands, not the projections.
+        let terms = terms(goal, &measured, Some(at.summary), prior.baseline);
+        let (progress, on_track) = progress::standing(&terms, cents_to_decimal(measured.value), at.period.last_day());
         let note = (measured.missing_debt_accounts > 0).then(|| {
             format!(
                 "{} linked debt account(s) not in this snapshot, counted as paid off",
@@ -145,14 +140,14 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tra
             period: at.period,
             value: measured.value,
             contribution,
-            progress: summary.progress,
-            on_track: summary.on_track,
+            progress,
+            on_track,
             source: ProgressSource::BudgetSync,
             snapshot_id: at.snapshot_id,
             note,
         });
         prior.last_value = Some(measured.value);
-        if !goal.goal_type.is_recurring() && summary.progress >= 1.0 {
+        if !goal.goal_type.is_recurring() && progress >= 1.0 {
             completed_in = Some(at.period);
             break;
         }

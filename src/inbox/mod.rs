@@ -13,7 +13,7 @@ pub mod spill;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
-use crate::storage::{IngestError, LineChunks, NewFile, Storage};
+use crate::storage::{IngestBatch, IngestError, LineChunks, NewFile, Storage};
 use crate::tabular::{Problem, Problems};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -57,8 +57,8 @@ enum Outcome {
         snapshots: usize,
         corrections: usize,
         lines: u64,
-        /// Whose snapshots the file held, for syncing their goals.
-        users: Vec<UserId>,
+        /// What goal sync did with the file.
+        goals: crate::goals::SyncSummary,
     },
     Duplicate,
     Failed,
@@ -89,12 +89,16 @@ impl InboxRun<'_> {
         // Users confirmed registered during this run: consecutive monthly
         // files name the same people, so each is looked up once per run.
         let mut known_users: HashSet<String> = HashSet::new();
+        let mut sync = crate::goals::RunSync::start(store).await?;
+        let wanted = sync.wanted.clone();
         for (i, candidate) in candidates.iter().enumerate() {
             let started = Instant::now();
             let span = tracing::info_span!("inbox_file", file = %candidate.name);
             let _entered = span.enter();
-            let current = ahead.take().or_else(|| spawn_prepare(candidate, max, &s.dir));
-            ahead = candidates.get(i + 1).and_then(|next| spawn_prepare(next, max, &s.dir));
+            let current = ahead.take().or_else(|| spawn_prepare(candidate, max, &s.dir, &wanted));
+            ahead = candidates
+                .get(i + 1)
+                .and_then(|next| spawn_prepare(next, max, &s.dir, &wanted));
             let outcome = match (candidate.not_regular, current) {
                 (Some(what), _) => {
                     let problem = Problem::file(format!(
@@ -108,7 +112,14 @@ impl InboxRun<'_> {
                         .context("the validation task stopped")?
                         .with_context(|| format!("reading {}", candidate.path.display()))?;
                     match self
-                        .store_prepared(store, &candidate.path, &candidate.name, prepared, &mut known_users)
+                        .store_prepared(
+                            store,
+                            &candidate.path,
+                            &candidate.name,
+                            prepared,
+                            &mut known_users,
+                            &mut sync,
+                        )
                         .await?
                     {
                         Some(outcome) => outcome,
@@ -123,15 +134,19 @@ impl InboxRun<'_> {
                     snapshots,
                     corrections,
                     lines,
-                    users,
+                    goals,
                 } => {
-                    tracing::info!(snapshots, corrections, lines, ms, "stored");
-                    // Every active goal of these users gets its progress for
-                    // the new months (and anything a correction changed).
-                    let synced = crate::goals::sync_users(store, &users, self.now).await?;
-                    summary.goals.goals += synced.goals;
-                    summary.goals.entries += synced.entries;
-                    summary.goals.completed += synced.completed;
+                    tracing::info!(
+                        snapshots,
+                        corrections,
+                        lines,
+                        ms,
+                        progress_entries = goals.entries,
+                        "stored"
+                    );
+                    summary.goals.goals += goals.goals;
+                    summary.goals.entries += goals.entries;
+                    summary.goals.completed += goals.completed;
                     summary.files += 1;
                     summary.snapshots += snapshots;
                     summary.corrections += corrections;
@@ -152,6 +167,7 @@ impl InboxRun<'_> {
         name: &str,
         prepared: Prepared,
         known_users: &mut HashSet<String>,
+        sync: &mut crate::goals::RunSync,
     ) -> anyhow::Result<Option<Outcome>> {
         let (file, modified, mut checked, spill) = match prepared {
             Prepared::Vanished => return Ok(None),
@@ -223,14 +239,19 @@ impl InboxRun<'_> {
         let unchanged = move || unchanged_since(&file, validated_size, modified);
         let mut lines = LineChunks::spawn(spill::SpillReader::new(spill, unchanged));
         let snapshots = std::mem::take(&mut checked.snapshots);
-        let mut users: Vec<UserId> = Vec::new();
-        for s in &snapshots {
-            if users.last() != Some(&s.user_id) && !users.contains(&s.user_id) {
-                users.push(s.user_id.clone());
-            }
-        }
+        let plan = sync.plan(store, &snapshots, &checked.summaries).await?;
         match store
-            .ingest_file(&new_file, &create_users, &snapshots, &mut lines, self.now)
+            .ingest_file(
+                IngestBatch {
+                    file: &new_file,
+                    create_users: &create_users,
+                    snapshots: &snapshots,
+                    progress: &plan.progress,
+                    completed: &plan.completed,
+                },
+                &mut lines,
+                self.now,
+            )
             .await
         {
             Ok(stored) => {
@@ -238,11 +259,12 @@ impl InboxRun<'_> {
                     tracing::info!(users = create_users.len(), "created users named in the file");
                 }
                 self.move_done(path, name)?;
+                let goals = sync.committed(store, plan, self.now).await?;
                 Ok(Some(Outcome::Stored {
                     snapshots: stored.snapshots,
                     corrections: stored.corrections,
                     lines: stored.lines,
-                    users,
+                    goals,
                 }))
             }
             Err(IngestError::AlreadyIngested) => {
@@ -311,20 +333,26 @@ enum Prepared {
 }
 
 /// Starts preparing a regular candidate on a blocking thread.
-fn spawn_prepare(candidate: &scan::Candidate, max: u64, spill_dir: &Path) -> Option<Pending> {
+fn spawn_prepare(
+    candidate: &scan::Candidate,
+    max: u64,
+    spill_dir: &Path,
+    wanted: &std::sync::Arc<HashSet<String>>,
+) -> Option<Pending> {
     let path = candidate.path.clone();
     let spill_dir = spill_dir.to_path_buf();
+    let wanted = wanted.clone();
     candidate
         .not_regular
         .is_none()
-        .then(|| tokio::task::spawn_blocking(move || prepare(&path, max, &spill_dir)))
+        .then(|| tokio::task::spawn_blocking(move || prepare(&path, max, &spill_dir, &wanted)))
 }
 
 /// Opens a file without following links, checks its size, then reads it
 /// once: hashing, validating and spilling its lines to an unnamed temporary
 /// file in `spill_dir` (gone with the process, whatever happens). Errors are
 /// operational (the file exists but cannot be read).
-fn prepare(path: &Path, max: u64, spill_dir: &Path) -> io::Result<Prepared> {
+fn prepare(path: &Path, max: u64, spill_dir: &Path, wanted: &HashSet<String>) -> io::Result<Prepared> {
     let file = match open_no_follow(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Prepared::Vanished),
@@ -348,7 +376,8 @@ fn prepare(path: &Path, max: u64, spill_dir: &Path) -> io::Result<Prepared> {
     }
     let modified = meta.modified()?;
     let mut spill = io::BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(spill_dir)?);
-    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1), &mut spill)?;
+    let wants_summary = |user: &str| wanted.contains(user);
+    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1), &mut spill, &wants_summary)?;
     let mut spill = spill.into_inner().map_err(io::IntoInnerError::into_error)?;
     io::Seek::rewind(&mut spill)?;
     if checked.size > max {

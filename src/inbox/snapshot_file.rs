@@ -5,7 +5,7 @@
 
 use crate::domain::ids::check_id;
 use crate::domain::snapshot::{FieldProblem, LineField, LineRef, RawLine, Totals, validate_line};
-use crate::domain::{Period, UserId};
+use crate::domain::{Period, SnapshotSummary, SummaryBuilder, UserId};
 use crate::storage::NewSnapshot;
 use crate::tabular::{Hashing, HeaderSpec, Problem, Problems, Row, Table};
 use std::collections::HashMap;
@@ -137,13 +137,16 @@ pub struct Checked {
     pub snapshots: Vec<NewSnapshot>,
     pub users: Vec<SeenUser>,
     pub problems: Problems,
+    /// For each snapshot of a user `check` was asked about: its summary, for goal sync.
+    pub summaries: Vec<Option<SnapshotSummary>>,
 }
 
 /// Reads all of `input`, hashing it, checking every line and totalling each
 /// `(user, period)` snapshot. While no problem has been found, each valid line
 /// is also written to `spill`. Only I/O errors are errors; everything wrong
 /// with the content is in `problems`.
-pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checked> {
+pub fn check<R: Read>(input: R, spill: &mut dyn Write, wanted: &dyn Fn(&str) -> bool) -> std::io::Result<Checked> {
+    let mut builders: Vec<Option<SummaryBuilder>> = Vec::new();
     let mut problems = Problems::default();
     let mut keys = KeyIndex::default();
     let mut snapshots: Vec<NewSnapshot> = Vec::new();
@@ -166,6 +169,7 @@ pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checke
                 snapshots,
                 users,
                 problems,
+                summaries: Vec::new(),
             });
         }
     };
@@ -200,6 +204,7 @@ pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checke
         let index = keys.get(parsed.user, parsed.period).unwrap_or_else(|| {
             let i = snapshots.len();
             keys.insert(parsed.user, parsed.period, i);
+            builders.push(wanted(parsed.user).then(SummaryBuilder::default));
             snapshots.push(NewSnapshot {
                 user_id: UserId::from_trusted(parsed.user.to_owned()),
                 period: parsed.period,
@@ -234,6 +239,10 @@ pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checke
         if problems.is_empty() {
             super::spill::write_line(spill, index, row.line, &parsed.line)?;
         }
+        if let Some(Some(builder)) = builders.get_mut(index) {
+            // An overflow is reported with the totals just below.
+            let _ = builder.add(&parsed.line);
+        }
         let snapshot = &mut snapshots[index];
         snapshot.line_count += 1;
         if let Err(e) = snapshot.totals.add(parsed.line.kind, parsed.line.amount) {
@@ -253,6 +262,7 @@ pub fn check<R: Read>(input: R, spill: &mut dyn Write) -> std::io::Result<Checke
         snapshots,
         users,
         problems,
+        summaries: builders.into_iter().map(|b| b.map(SummaryBuilder::finish)).collect(),
     })
 }
 
@@ -263,7 +273,7 @@ mod tests {
     const HEADER: &str = "user_id,period,kind,account,category,amount,rate,min_payment\n";
 
     fn checked(body: &str) -> Checked {
-        check(format!("{HEADER}{body}").as_bytes(), &mut std::io::sink()).unwrap()
+        check(format!("{HEADER}{body}").as_bytes(), &mut std::io::sink(), &|_| false).unwrap()
     }
 
     fn messages(c: Checked) -> Vec<String> {
@@ -322,7 +332,7 @@ mod tests {
             "{HEADER}u1,2025-01,income,,salary,5000,,\nu2,2025-01,income,,salary,1,,\nu1,2025-01,debt,card,cc,9,21.9,25\n"
         );
         let mut spill = Vec::new();
-        let c = check(text.as_bytes(), &mut spill).unwrap();
+        let c = check(text.as_bytes(), &mut spill, &|_| false).unwrap();
         assert!(c.problems.is_empty());
         let mut input = &spill[..];
         let mut got = Vec::new();
@@ -345,7 +355,7 @@ mod tests {
             "{HEADER}u1,2025-01,income,,salary,5,,\nu1,2025-01,income,,bonus,x,,\nu1,2025-01,expense,,rent,1,,\n"
         );
         let mut spill = Vec::new();
-        let c = check(text.as_bytes(), &mut spill).unwrap();
+        let c = check(text.as_bytes(), &mut spill, &|_| false).unwrap();
         assert_eq!(c.problems.total(), 1);
         let mut input = &spill[..];
         assert_eq!(

@@ -162,6 +162,36 @@ pub enum IngestError {
     Database(anyhow::Error),
 }
 
+/// Everything stored with one file, besides its lines.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestBatch<'a> {
+    pub file: &'a NewFile,
+    /// Users the file names that do not exist yet (`auto_create_users`).
+    pub create_users: &'a [User],
+    pub snapshots: &'a [NewSnapshot],
+    /// Goals' progress entries for these snapshots.
+    pub progress: &'a [FileProgress],
+    /// Goals these entries complete.
+    pub completed: &'a [GoalId],
+}
+
+/// A progress entry computed for a snapshot of the file being stored.
+#[derive(Debug, Clone)]
+pub struct FileProgress {
+    /// Index into the file's `NewSnapshot`s; its id becomes the entry's `snapshot_id`.
+    pub snapshot: usize,
+    pub entry: NewProgress,
+}
+
+/// What sync needs to know of a goal's stored progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncState {
+    /// The latest budget_sync entries, oldest first: (period, value, contribution), at most 3.
+    pub recent: Vec<(Period, crate::domain::Money, crate::domain::Money)>,
+    /// The value of the first budget_sync entry (an expense reduction's baseline).
+    pub first_value: Option<crate::domain::Money>,
+}
+
 /// A snapshot as listed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SnapshotRow {
@@ -218,13 +248,12 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn find_ingested_file(&self, sha256: &str) -> impl Future<Output = anyhow::Result<Option<IngestedFile>>> + Send;
 
     /// Stores a validated file in one transaction: the file record, the users
-    /// to create, its snapshots (superseding current versions) and every line
-    /// `lines` yields. On any error nothing is stored.
+    /// to create, its snapshots (superseding current versions), every line
+    /// `lines` yields, the goals' progress entries for its snapshots and the
+    /// goals they completed. On any error nothing is stored.
     fn ingest_file(
         &self,
-        file: &NewFile,
-        create_users: &[User],
-        snapshots: &[NewSnapshot],
+        batch: IngestBatch<'_>,
         lines: &mut LineChunks,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<IngestOutcome, IngestError>> + Send;
@@ -247,6 +276,18 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<Vec<(i64, Period, SnapshotSummary)>>> + Send;
 
     fn add_goal(&self, goal: &Goal) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
+
+    /// Users with at least one active goal.
+    fn users_with_active_goals(&self) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
+
+    /// The active goals of these users.
+    fn active_goals_of(&self, users: &[&str]) -> impl Future<Output = anyhow::Result<Vec<Goal>>> + Send;
+
+    /// Each goal's [`SyncState`] (goals without entries are absent).
+    fn sync_states(
+        &self,
+        goals: &[&str],
+    ) -> impl Future<Output = anyhow::Result<std::collections::HashMap<String, SyncState>>> + Send;
 
     /// Creates or replaces every goal (and its links) in one transaction.
     fn upsert_goals(&self, goals: &[Goal]) -> impl Future<Output = anyhow::Result<UpsertCounts>> + Send;

@@ -34,6 +34,18 @@ impl PgStore {
         self.pool.begin().await.context("starting a write transaction")
     }
 
+    /// Inserts progress entries computed for a file's snapshots inside `tx`.
+    async fn insert_file_progress(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        entries: &[crate::domain::goal::NewProgress],
+        now: DateTime<Utc>,
+    ) -> Result<(), IngestError> {
+        Self::insert_progress(tx, entries, now)
+            .await
+            .map_err(IngestError::Database)
+    }
+
     /// Inserts a file's snapshot rows inside `tx`, as arrays in one
     /// statement; their ids, in the order of `rows`.
     async fn insert_snapshots(

@@ -357,12 +357,11 @@ macro_rules! impl_storage {
 
             async fn ingest_file(
                 &self,
-                file: &$crate::storage::NewFile,
-                create_users: &[$crate::domain::User],
-                snapshots: &[$crate::storage::NewSnapshot],
+                batch: $crate::storage::IngestBatch<'_>,
                 lines: &mut $crate::storage::LineChunks,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::storage::IngestOutcome, $crate::storage::IngestError> {
+                let $crate::storage::IngestBatch { file, create_users, snapshots, progress, completed } = batch;
                 use $crate::storage::IngestError;
                 use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
@@ -454,6 +453,27 @@ macro_rules! impl_storage {
                 let snapshots_ms = started.elapsed().as_millis();
                 let stored_lines = self.insert_lines(&mut tx, &ids, lines).await?;
                 let lines_ms = started.elapsed().as_millis();
+
+                let entries: Vec<$crate::domain::goal::NewProgress> = progress
+                    .iter()
+                    .map(|p| {
+                        let mut e = p.entry.clone();
+                        e.snapshot_id = ids.get(p.snapshot).copied();
+                        e
+                    })
+                    .collect();
+                self.insert_file_progress(&mut tx, &entries, now).await?;
+                for chunk in completed.chunks(KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE goals SET status = 'completed', completed_at = ");
+                    q.push_bind(now).push(", updated_at = ").push_bind(now);
+                    q.push(" WHERE status = 'active' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    q.build().persistent(false).execute(&mut *tx).await.map_err(db)?;
+                }
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -674,9 +694,25 @@ macro_rules! impl_storage {
                 entry: &$crate::domain::goal::NewProgress,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> anyhow::Result<()> {
-                let mut tx = self.begin_write().await?;
-                Self::insert_progress(&mut tx, std::slice::from_ref(entry), now).await?;
-                tx.commit().await?;
+                sqlx::query(
+                    "INSERT INTO goal_progress (goal_id, period, source, value, contribution, progress_ratio, \
+                     on_track, snapshot_id, note, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (goal_id, period, source) DO UPDATE SET value = excluded.value, \
+                     contribution = excluded.contribution, progress_ratio = excluded.progress_ratio, \
+                     on_track = excluded.on_track, note = excluded.note, recorded_at = excluded.recorded_at",
+                )
+                .bind(entry.goal_id.as_str())
+                .bind(entry.period.to_string())
+                .bind(entry.source.as_str())
+                .bind(entry.value.cents())
+                .bind(entry.contribution.cents())
+                .bind(if entry.progress.is_finite() { entry.progress } else { 0.0 })
+                .bind(entry.on_track)
+                .bind(entry.snapshot_id)
+                .bind(entry.note.as_deref())
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 
@@ -708,6 +744,66 @@ macro_rules! impl_storage {
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn users_with_active_goals(&self) -> anyhow::Result<std::collections::HashSet<String>> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT user_id FROM goals WHERE status = 'active'")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(ids.into_iter().collect())
+            }
+
+            async fn active_goals_of(&self, users: &[&str]) -> anyhow::Result<Vec<$crate::domain::Goal>> {
+                let mut rows: Vec<$crate::storage::sql::GoalRow> = Vec::new();
+                for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new($crate::storage::sql::GOAL_SELECT);
+                    q.push(" WHERE status = 'active' AND user_id IN (");
+                    let mut list = q.separated(", ");
+                    for u in chunk {
+                        list.push_bind(*u);
+                    }
+                    q.push(") ORDER BY user_id, id");
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    rows.extend(q.build_query_as::<$crate::storage::sql::GoalRow>().persistent(full).fetch_all(&self.pool).await?);
+                }
+                let links = self.goal_links(&rows).await?;
+                $crate::storage::sql::goals_from_rows(rows, links)
+            }
+
+            async fn sync_states(
+                &self,
+                goals: &[&str],
+            ) -> anyhow::Result<std::collections::HashMap<String, $crate::storage::SyncState>> {
+                let mut states: std::collections::HashMap<String, $crate::storage::SyncState> =
+                    std::collections::HashMap::new();
+                for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT goal_id, period, value, contribution, rn_desc, rn_asc FROM (SELECT goal_id, period, \
+                         value, contribution, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                         ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
+                         WHERE source = 'budget_sync' AND goal_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for g in chunk {
+                        list.push_bind(*g);
+                    }
+                    q.push(")) AS t WHERE rn_desc <= 3 OR rn_asc = 1 ORDER BY goal_id, period");
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    let rows: Vec<(String, String, i64, i64, i64, i64)> =
+                        q.build_query_as().persistent(full).fetch_all(&self.pool).await?;
+                    for (goal, period, value, contribution, rn_desc, rn_asc) in rows {
+                        let state = states.entry(goal).or_default();
+                        let value = $crate::domain::Money::from_cents(value);
+                        if rn_asc == 1 {
+                            state.first_value = Some(value);
+                        }
+                        if rn_desc <= 3 {
+                            let period = $crate::storage::sql::parse_period(&period)?;
+                            state.recent.push((period, value, $crate::domain::Money::from_cents(contribution)));
+                        }
+                    }
+                }
+                Ok(states)
             }
         }
 
@@ -827,6 +923,8 @@ macro_rules! impl_storage {
                         .push_bind(e.note.as_deref())
                         .push_bind(now);
                 });
+                // A month stored twice (two runs racing) keeps its first entry.
+                q.push(" ON CONFLICT DO NOTHING");
                 q.build().persistent(chunk.len() == 500).execute(&mut **tx).await?;
             }
             Ok(())
