@@ -333,7 +333,7 @@ async fn goals_are_listed_by_user_then_id_and_filtered_by_user_and_status<S: Sto
     assert_eq!(store.list_goals(Some(&chen), None).await.unwrap(), [linked]);
 }
 
-async fn progress_entries_come_back_by_period_then_in_the_order_recorded<S: Storage>(store: S) {
+async fn progress_entries_come_back_by_period_with_a_months_manual_value_last<S: Storage>(store: S) {
     users(&store, &["ana"]).await;
     store
         .add_goal(&goal("ana-bike", "ana", GoalType::Custom))
@@ -371,12 +371,14 @@ async fn progress_entries_come_back_by_period_then_in_the_order_recorded<S: Stor
         [
             ("2025-01".to_owned(), "manual", 100_000),
             ("2025-02".to_owned(), "manual", 200_000),
-            ("2025-03".to_owned(), "manual", 300_000),
+            // Within a month the sync entry comes first, so a value recorded
+            // by hand is the month's latest word.
             ("2025-03".to_owned(), "budget_sync", 350_000),
+            ("2025-03".to_owned(), "manual", 300_000),
         ]
     );
     // Every field of an entry reads back as stored.
-    let e = &history[2];
+    let e = &history[3];
     assert_eq!(
         e,
         &ProgressEntry {
@@ -395,7 +397,8 @@ async fn progress_entries_come_back_by_period_then_in_the_order_recorded<S: Stor
             note: Some("birthday money".into()),
         }
     );
-    assert_eq!(history[3].recorded_at, later());
+    // The sync entry, recorded later, is the month's first.
+    assert_eq!(history[2].recorded_at, later());
     // Ids grow in the order recorded.
     let by_id: Vec<i64> = {
         let mut v: Vec<(i64, i64)> = history.iter().map(|e| (e.id, e.value.cents())).collect();
@@ -559,7 +562,7 @@ on_both_backends!(
     updating_a_goal_saves_it_and_a_missing_goal_is_reported_not_created,
     deleting_a_goal_removes_it_with_its_links_and_progress,
     goals_are_listed_by_user_then_id_and_filtered_by_user_and_status,
-    progress_entries_come_back_by_period_then_in_the_order_recorded,
+    progress_entries_come_back_by_period_with_a_months_manual_value_last,
     a_sync_replaces_only_budget_sync_entries_from_its_period_on,
     a_sync_marks_completion_only_for_an_active_goal,
 );

@@ -619,9 +619,9 @@ fn a_target_of_zero_or_less_a_debt_goal_without_one_account_and_an_unknown_type_
     };
 
     let out = add(&["--type", "savings_target", "--target", "0"]);
-    assert_eq!(out.stderr, "target: expected an amount above zero\n");
+    assert_eq!(out.stderr, "--target: expected an amount above zero\n");
     let out = add(&["--type", "savings_target", "--target", "0.00"]);
-    assert_eq!(out.stderr, "target: expected an amount above zero\n");
+    assert_eq!(out.stderr, "--target: expected an amount above zero\n");
     let out = add(&["--type", "savings_target", "--target=-5"]);
     assert!(
         out.stderr
@@ -633,7 +633,7 @@ fn a_target_of_zero_or_less_a_debt_goal_without_one_account_and_an_unknown_type_
     let out = add(&["--type", "debt_payoff", "--target", "4200"]);
     assert_eq!(
         out.stderr,
-        "debt_payoff: expected exactly one debt account (--account)\n"
+        "--account: expected exactly one debt account for a debt_payoff goal\n"
     );
     let out = add(&[
         "--type",
@@ -647,7 +647,7 @@ fn a_target_of_zero_or_less_a_debt_goal_without_one_account_and_an_unknown_type_
     ]);
     assert_eq!(
         out.stderr,
-        "debt_payoff: expected exactly one debt account (--account)\n"
+        "--account: expected exactly one debt account for a debt_payoff goal\n"
     );
 
     let out = add(&["--type", "house", "--target", "4200"]);
@@ -732,7 +732,7 @@ fn a_goals_import_with_one_bad_row_imports_nothing_and_lists_every_bad_row_by_li
     let goals = goals_list(&sb);
     let ids: Vec<&str> = goals.iter().map(|g| g["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["ana-trip"], "the good rows were not imported either");
-    assert_eq!(goals[0]["target"], "2000.00", "the existing goal was not updated");
+    assert_eq!(goals[0]["target_value"], "2000.00", "the existing goal was not updated");
 }
 
 #[test]

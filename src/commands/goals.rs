@@ -4,7 +4,7 @@ use super::output::{json, table};
 use super::{Env, Exit};
 use crate::cli::{GoalFields, GoalsCommand, ProgressCommand, TemplatesCommand};
 use crate::domain::goal::{
-    GoalLinks, GoalStatus, NewProgress, ProgressEntry, ProgressSource, StatusChange, TrackingFrequency,
+    GoalField, GoalLinks, GoalStatus, NewProgress, ProgressEntry, ProgressSource, StatusChange, TrackingFrequency,
 };
 use crate::domain::progress::Summary;
 use crate::domain::templates::{self, BudgetFacts};
@@ -232,12 +232,29 @@ async fn goal_or_reject<S: Storage>(store: &S, id: &str) -> anyhow::Result<Optio
     Ok(goal)
 }
 
-async fn create<S: Storage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<Exit> {
+/// The command-line flag a goal problem is about.
+fn flag_of(field: GoalField) -> &'static str {
+    match field {
+        GoalField::Name => "--name",
+        GoalField::Target => "--target",
+        GoalField::TargetDate => "--target-date",
+        GoalField::Accounts => "--account",
+        GoalField::Categories => "--category",
+        GoalField::ReminderDay => "reminder day",
+    }
+}
+
+/// Prints a goal's problems as flag errors; `true` if there were any.
+fn reject_problems(goal: &Goal) -> bool {
     let problems = goal.problems();
-    if !problems.is_empty() {
-        for p in problems {
-            eprintln!("{p}");
-        }
+    for p in &problems {
+        eprintln!("{}: expected {}", flag_of(p.field), p.expected);
+    }
+    !problems.is_empty()
+}
+
+async fn create<S: Storage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<Exit> {
+    if reject_problems(&goal) {
         return Ok(Exit::Rejected);
     }
     if store.add_goal(&goal).await? == AddOutcome::AlreadyExists {
@@ -359,12 +376,11 @@ async fn goals<S: Storage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::R
             let Some(mut goal) = goal_or_reject(store, &id).await? else {
                 return Ok(Exit::Rejected);
             };
-            let mut problems = apply_fields(&mut goal, &fields, no_target_date);
-            problems.extend(goal.problems());
-            if !problems.is_empty() {
-                for p in problems {
-                    eprintln!("{p}");
-                }
+            let problems = apply_fields(&mut goal, &fields, no_target_date);
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if reject_problems(&goal) || !problems.is_empty() {
                 return Ok(Exit::Rejected);
             }
             goal.updated_at = now;
@@ -644,7 +660,18 @@ async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> anyhow::Result
                     goal.original_balance = goal_type.is_debt().then_some(target);
                     goal.updated_at = now;
                     for p in goal.problems() {
-                        row_problems.push(Problem::line(row.line, p));
+                        let column = match p.field {
+                            GoalField::Name => Some(3),
+                            GoalField::Target => Some(4),
+                            GoalField::TargetDate => Some(5),
+                            GoalField::Accounts => Some(7),
+                            GoalField::Categories => Some(8),
+                            GoalField::ReminderDay => None,
+                        };
+                        row_problems.push(match column {
+                            Some(i) => bad(i, p.expected),
+                            None => Problem::line(row.line, p.expected),
+                        });
                     }
                     goals.push(goal);
                 }

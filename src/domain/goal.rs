@@ -175,8 +175,10 @@ pub struct Goal {
     pub user_id: UserId,
     pub name: String,
     pub description: Option<String>,
+    #[serde(rename = "type")]
     pub goal_type: GoalType,
     /// Hundredths: money in cents, or a percentage in basis points (savings_rate).
+    #[serde(rename = "target_value")]
     pub target: Money,
     pub target_date: Option<NaiveDate>,
     pub start_date: NaiveDate,
@@ -314,38 +316,64 @@ pub struct NewProgress {
     pub note: Option<String>,
 }
 
+/// A part of a goal that a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalField {
+    Name,
+    Target,
+    TargetDate,
+    Accounts,
+    Categories,
+    ReminderDay,
+}
+
+/// Something wrong with a goal as set up: which part, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalProblem {
+    pub field: GoalField,
+    pub expected: String,
+}
+
 impl Goal {
-    /// Everything wrong with a goal as set up, for people (empty when fine).
-    pub fn problems(&self) -> Vec<String> {
+    /// Everything wrong with a goal as set up (empty when fine).
+    pub fn problems(&self) -> Vec<GoalProblem> {
         let mut problems = Vec::new();
+        let mut push = |field, expected: String| problems.push(GoalProblem { field, expected });
         if let Err(e) = super::ids::check_label(&self.name) {
-            problems.push(format!("name: {e}"));
+            push(GoalField::Name, format!("a name: {e}"));
         }
         if self.target.cents() <= 0 {
-            problems.push("target: expected an amount above zero".to_owned());
+            push(GoalField::Target, "an amount above zero".to_owned());
         }
         if self.goal_type.target_is_percent() && self.target.cents() > 10_000 {
-            problems.push("target: expected a percentage of income from 0 to 100".to_owned());
+            push(GoalField::Target, "a percentage of income from 0 to 100".to_owned());
         }
         if self.target_date.is_some_and(|t| t <= self.start_date) {
-            problems.push("target date: expected a day after the start date".to_owned());
+            push(GoalField::TargetDate, "a day after the start date".to_owned());
         }
         match self.goal_type {
-            GoalType::DebtPayoff if self.links.accounts.len() != 1 => {
-                problems.push("debt_payoff: expected exactly one debt account (--account)".to_owned())
-            }
-            GoalType::ExpenseReduction if self.links.categories.is_empty() => {
-                problems.push("expense_reduction: expected at least one expense category (--category)".to_owned())
-            }
+            GoalType::DebtPayoff if self.links.accounts.len() != 1 => push(
+                GoalField::Accounts,
+                "exactly one debt account for a debt_payoff goal".to_owned(),
+            ),
+            GoalType::ExpenseReduction if self.links.categories.is_empty() => push(
+                GoalField::Categories,
+                "at least one expense category for an expense_reduction goal".to_owned(),
+            ),
             _ => {}
         }
-        for link in self.links.accounts.iter().chain(&self.links.categories) {
+        for link in &self.links.accounts {
             if let Err(e) = super::ids::check_label(link) {
-                problems.push(format!("link {link:?}: {e}"));
+                push(GoalField::Accounts, format!("account names: {link:?}: {e}"));
+            }
+        }
+        for link in &self.links.categories {
+            if let Err(e) = super::ids::check_label(link) {
+                push(GoalField::Categories, format!("category names: {link:?}: {e}"));
             }
         }
         if !(1..=28).contains(&self.reminder_day) {
-            problems.push("reminder day: expected a day of the month from 1 to 28".to_owned());
+            push(GoalField::ReminderDay, "a day of the month from 1 to 28".to_owned());
         }
         problems
     }

@@ -286,8 +286,9 @@ impl Standing {
         };
         let final_value = self.months_left.and_then(|n| {
             let value = match rate {
-                // Without an APR the payments simply add up (the spec's c + pace × months_left).
-                None => future_value(self.current, self.pace, Decimal::ZERO, n),
+                // Without an APR the payments simply add up (the spec's c + pace × months_left),
+                // but no more than the debt can be paid off.
+                None => future_value(self.current, self.pace, Decimal::ZERO, n).map(|v| v.min(self.target)),
                 // Paid off by then, and a positive payment keeps it paid off.
                 Some(_)
                     if self.pace > Decimal::ZERO
@@ -1016,12 +1017,14 @@ mod tests {
                 "3800.00",
             ),
             (saving("100", Some("2027-01-31"), None), "0", &["33.333"][..], "399.96"), // pace 33.33
-            // Without an APR a debt's payments simply add up (the spec's c + pace × months_left).
+            // Without an APR a debt's payments simply add up (the spec's c + pace × months_left) ...
+            (debt("10000", Some("2027-01-31"), None), "2000", &["500"][..], "8000.00"),
+            // ... but never to more than the debt itself.
             (
                 debt("10000", Some("2027-01-31"), None),
                 "2000",
                 &["1000"][..],
-                "14000.00",
+                "10000.00",
             ),
         ] {
             let s = summarize(&goal, &observe(current, "2026-01-31", contributions));

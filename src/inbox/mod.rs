@@ -239,7 +239,9 @@ impl InboxRun<'_> {
         let unchanged = move || unchanged_since(&file, validated_size, modified);
         let mut lines = LineChunks::spawn(spill::SpillReader::new(spill, unchanged));
         let snapshots = std::mem::take(&mut checked.snapshots);
+        let planning = Instant::now();
         let plan = sync.plan(store, &snapshots, &checked.summaries).await?;
+        let plan_ms = planning.elapsed().as_millis();
         match store
             .ingest_file(
                 IngestBatch {
@@ -259,7 +261,9 @@ impl InboxRun<'_> {
                     tracing::info!(users = create_users.len(), "created users named in the file");
                 }
                 self.move_done(path, name)?;
+                let after = Instant::now();
                 let goals = sync.committed(store, plan, self.now).await?;
+                tracing::debug!(plan_ms, after_commit_ms = after.elapsed().as_millis(), "goal sync");
                 Ok(Some(Outcome::Stored {
                     snapshots: stored.snapshots,
                     corrections: stored.corrections,

@@ -307,10 +307,10 @@ pub trait Storage: Clone + Send + Sync + 'static {
         status: Option<GoalStatus>,
     ) -> impl Future<Output = anyhow::Result<Vec<Goal>>> + Send;
 
-    /// A goal's progress entries, oldest period first (within a period, in the order recorded).
+    /// A goal's progress entries, oldest period first; within a period, budget_sync before manual.
     fn progress_history(&self, goal: &GoalId) -> impl Future<Output = anyhow::Result<Vec<ProgressEntry>>> + Send;
 
-    /// Stores a manual progress entry.
+    /// Stores a manual progress entry; one recorded earlier for the same goal and month is replaced.
     fn add_progress(&self, entry: &NewProgress, now: DateTime<Utc>) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     /// Replaces a goal's budget_sync entries for `from` and later with

@@ -681,7 +681,7 @@ macro_rules! impl_storage {
                 let rows: Vec<$crate::storage::sql::ProgressRow> = sqlx::query_as(
                     "SELECT id, goal_id, period, value, contribution, progress_ratio, on_track, principal_paid, \
                      interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = $1 \
-                     ORDER BY period, id",
+                     ORDER BY period, source, id",
                 )
                 .bind(goal.as_str())
                 .fetch_all(&self.pool)
