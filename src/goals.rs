@@ -11,6 +11,13 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+/// Logs the entries that counted a missing linked debt account as paid off.
+fn log_paid_off(entries: &[crate::domain::goal::NewProgress]) {
+    for e in entries.iter().filter(|e| e.note.is_some()) {
+        tracing::info!(goal = %e.goal_id, period = %e.period, "linked debt account missing from the snapshot: counted as paid off");
+    }
+}
+
 /// What a resync did to one goal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resynced {
@@ -39,6 +46,7 @@ pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> a
         })
         .collect();
     let tracked = track(goal, Prior::default(), &at);
+    log_paid_off(&tracked.entries);
     let completed_at = tracked.completed_in.map(|_| now);
     // Replace every sync entry, not only those from the start: the start may
     // have moved later.
@@ -175,8 +183,18 @@ impl RunSync {
             for u in &unknown {
                 self.goals.insert((*u).to_owned(), Vec::new());
             }
-            for goal in store.active_goals_of(&unknown).await? {
-                self.goals.entry(goal.user_id.to_string()).or_default().push(goal);
+            // A monthly file names most users with goals: then one query for
+            // every active goal beats many lookups by user.
+            let goals = if unknown.len() * 2 > self.wanted.len() {
+                store.list_goals(None, Some(GoalStatus::Active)).await?
+            } else {
+                store.active_goals_of(&unknown).await?
+            };
+            let unknown: HashSet<&str> = unknown.into_iter().collect();
+            for goal in goals {
+                if unknown.contains(goal.user_id.as_str()) {
+                    self.goals.entry(goal.user_id.to_string()).or_default().push(goal);
+                }
             }
         }
         let untracked: Vec<&str> = by_user
@@ -217,15 +235,16 @@ impl RunSync {
                 plan.goals += 1;
                 // Taken out of the cache, put back by `committed`: a file that
                 // fails leaves it out, and it is read from storage again.
-                let track = self.tracks.remove(&goal.id);
-                let in_order = track
+                let state = self.tracks.remove(&goal.id);
+                let in_order = state
                     .as_ref()
                     .is_some_and(|t| t.last_period.is_none_or(|last| last < first));
-                let (Some(at), true, Some(track)) = (&at, in_order, track) else {
+                let (Some(at), true, Some(state)) = (&at, in_order, state) else {
                     plan.resync.push(goal.clone());
                     continue;
                 };
-                let tracked = track_goal(goal, track.prior, at);
+                let tracked = track(goal, state.prior, at);
+                log_paid_off(&tracked.entries);
                 for entry in tracked.entries {
                     let snapshot = indices.iter().copied().find(|&i| snapshots[i].period == entry.period);
                     if let Some(snapshot) = snapshot {
@@ -236,7 +255,7 @@ impl RunSync {
                     plan.completed.push(goal.id.clone());
                     plan.finished.push((goal.user_id.to_string(), goal.id.clone()));
                 }
-                let last_period = at.last().map(|a| a.period).or(track.last_period);
+                let last_period = at.last().map(|a| a.period).or(state.last_period);
                 plan.updates.push((
                     goal.id.clone(),
                     GoalTrack {
@@ -246,6 +265,9 @@ impl RunSync {
                 ));
             }
         }
+        // In index order: each month adds an entry to every goal, and inserting
+        // them sorted keeps SQLite's B-tree cursor close to where it was.
+        plan.progress.sort_by(|a, b| a.entry.goal_id.cmp(&b.entry.goal_id));
         Ok(plan)
     }
 
@@ -284,8 +306,4 @@ impl RunSync {
         }
         Ok(summary)
     }
-}
-
-fn track_goal(goal: &Goal, prior: Prior, at: &[SnapshotAt<'_>]) -> crate::domain::tracking::Tracked {
-    track(goal, prior, at)
 }

@@ -783,15 +783,17 @@ async fn from_template<S: Storage>(
     if t.goal_type.is_debt() {
         goal.original_balance = Some(goal.target);
     }
-    println!("{}", made.explanation);
     let exit = create(store, env, goal.clone()).await?;
-    if exit == Exit::Ok && !t.is_recurring {
+    if exit == Exit::Ok {
+        // How the target was derived, and what it takes (seed 10.1).
         let v = view(store, &goal, now).await?;
-        if let Some(months) = v.summary.months_left.filter(|m| *m > 0) {
-            println!(
-                "{}/month for {months} months",
+        match v.summary.months_left.filter(|m| *m > 0 && !t.is_recurring) {
+            Some(months) => println!(
+                "{}; {}/month for {months} months",
+                made.explanation,
                 grouped(v.summary.required_monthly_contribution)
-            );
+            ),
+            None => println!("{}", made.explanation),
         }
     }
     Ok(exit)

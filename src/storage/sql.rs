@@ -204,6 +204,24 @@ impl ProgressRow {
     }
 }
 
+/// Folds one row of the sync-state query into `states`.
+pub(super) fn add_sync_row(
+    states: &mut std::collections::HashMap<String, super::SyncState>,
+    (goal, period, value, contribution, rn_desc, rn_asc): (String, String, i64, i64, i64, i64),
+) -> anyhow::Result<()> {
+    let state = states.entry(goal).or_default();
+    let value = Money::from_cents(value);
+    if rn_asc == 1 {
+        state.first_value = Some(value);
+    }
+    if rn_desc <= 3 {
+        state
+            .recent
+            .push((parse_period(&period)?, value, Money::from_cents(contribution)));
+    }
+    Ok(())
+}
+
 /// A snapshot row to insert: the snapshot, its period as text, its version.
 pub(super) struct SnapshotInsert<'a> {
     pub snapshot: &'a super::NewSnapshot,
@@ -776,6 +794,23 @@ macro_rules! impl_storage {
             ) -> anyhow::Result<std::collections::HashMap<String, $crate::storage::SyncState>> {
                 let mut states: std::collections::HashMap<String, $crate::storage::SyncState> =
                     std::collections::HashMap::new();
+                // Many goals: one pass over every goal's latest entries beats
+                // many lookups by id (the filter keeps the ones asked for).
+                if goals.len() > 4 * $crate::storage::sql::KEY_CHUNK {
+                    let wanted: std::collections::HashSet<&str> = goals.iter().copied().collect();
+                    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+                        "SELECT goal_id, period, value, contribution, rn_desc, rn_asc FROM (SELECT goal_id, period, \
+                         value, contribution, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                         ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
+                         WHERE source = 'budget_sync') AS t WHERE rn_desc <= 3 OR rn_asc = 1 ORDER BY goal_id, period",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    for row in rows.into_iter().filter(|r| wanted.contains(r.0.as_str())) {
+                        $crate::storage::sql::add_sync_row(&mut states, row)?;
+                    }
+                    return Ok(states);
+                }
                 for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "SELECT goal_id, period, value, contribution, rn_desc, rn_asc FROM (SELECT goal_id, period, \
@@ -791,16 +826,8 @@ macro_rules! impl_storage {
                     let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
                     let rows: Vec<(String, String, i64, i64, i64, i64)> =
                         q.build_query_as().persistent(full).fetch_all(&self.pool).await?;
-                    for (goal, period, value, contribution, rn_desc, rn_asc) in rows {
-                        let state = states.entry(goal).or_default();
-                        let value = $crate::domain::Money::from_cents(value);
-                        if rn_asc == 1 {
-                            state.first_value = Some(value);
-                        }
-                        if rn_desc <= 3 {
-                            let period = $crate::storage::sql::parse_period(&period)?;
-                            state.recent.push((period, value, $crate::domain::Money::from_cents(contribution)));
-                        }
+                    for row in rows {
+                        $crate::storage::sql::add_sync_row(&mut states, row)?;
                     }
                 }
                 Ok(states)
@@ -810,6 +837,23 @@ macro_rules! impl_storage {
         impl $store {
                 async fn goal_links(&self, rows: &[$crate::storage::sql::GoalRow]) -> anyhow::Result<$crate::storage::sql::LinkMap> {
             let mut links = $crate::storage::sql::LinkMap::new();
+            // Many goals: one pass over every link beats many lookups by id.
+            if rows.len() > 4 * $crate::storage::sql::KEY_CHUNK {
+                let wanted: std::collections::HashSet<&str> = rows.iter().map(|r| r.id()).collect();
+                let all: Vec<(String, String, String)> =
+                    sqlx::query_as("SELECT goal_id, link_kind, value FROM goal_links ORDER BY goal_id, link_kind, value")
+                        .fetch_all(&self.pool)
+                        .await?;
+                for (goal, kind, value) in all.into_iter().filter(|(g, _, _)| wanted.contains(g.as_str())) {
+                    let entry = links.entry(goal).or_default();
+                    if kind == "account" {
+                        entry.accounts.push(value);
+                    } else {
+                        entry.categories.push(value);
+                    }
+                }
+                return Ok(links);
+            }
             for chunk in rows.chunks($crate::storage::sql::KEY_CHUNK) {
                 let mut q = sqlx::QueryBuilder::<$db>::new("SELECT goal_id, link_kind, value FROM goal_links WHERE goal_id IN (");
                 let mut list = q.separated(", ");
