@@ -2,6 +2,7 @@
 //! progress entries. Every test runs on SQLite, and on PostgreSQL when
 //! GOALKEEPER_TEST_POSTGRES_URL is set (always, in CI).
 
+#[macro_use]
 mod common;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -527,32 +528,6 @@ async fn a_sync_marks_completion_only_for_an_active_goal<S: Storage>(store: S) {
     for g in &goals[1..] {
         assert_eq!(store.get_goal(&g.id).await.unwrap().as_ref(), Some(g), "{}", g.id);
     }
-}
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let (store, _dir) = crate::common::sqlite_store().await;
-                    super::$test(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(url) = crate::common::postgres_url() else { return };
-                    let (store, schema) = crate::common::pg_store(&url).await;
-                    super::$test(store.clone()).await;
-                    goalkeeper::storage::Storage::close(&store).await;
-                    schema.drop().await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

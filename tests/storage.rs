@@ -1,6 +1,7 @@
 //! The storage suite: every test runs on SQLite, and on PostgreSQL when
 //! GOALKEEPER_TEST_POSTGRES_URL is set (always, in CI).
 
+#[macro_use]
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -335,32 +336,6 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
         .unwrap()
         .unwrap();
     assert_eq!((snap.row.version, snap.lines.len()), (2, 4));
-}
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let (store, _dir) = crate::common::sqlite_store().await;
-                    super::$test(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(url) = crate::common::postgres_url() else { return };
-                    let (store, schema) = crate::common::pg_store(&url).await;
-                    super::$test(store.clone()).await;
-                    goalkeeper::storage::Storage::close(&store).await;
-                    schema.drop().await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -247,3 +247,32 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
 }
+
+/// Defines each storage test twice: `sqlite::NAME` always, `postgres::NAME`
+/// in a schema of its own when GOALKEEPER_TEST_POSTGRES_URL is set.
+#[allow(unused_macros)] // only the storage test crates use it
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, _dir) = crate::common::sqlite_store().await;
+                    super::$test(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(url) = crate::common::postgres_url() else { return };
+                    let (store, schema) = crate::common::pg_store(&url).await;
+                    super::$test(store.clone()).await;
+                    goalkeeper::storage::Storage::close(&store).await;
+                    schema.drop().await;
+                }
+            )*
+        }
+    };
+}
