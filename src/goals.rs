@@ -85,16 +85,6 @@ pub struct SyncSummary {
     pub completed: usize,
 }
 
-/// Distinct users in `snapshots`, in order.
-pub fn users_of(snapshots: &[(UserId, Period)]) -> Vec<UserId> {
-    let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
-    snapshots
-        .iter()
-        .filter(|(u, _)| seen.insert(u.as_str(), ()).is_none())
-        .map(|(u, _)| u.clone())
-        .collect()
-}
-
 /// Where tracking of one goal stands during a run.
 #[derive(Debug, Clone)]
 struct GoalTrack {

@@ -26,10 +26,10 @@ async fn process<S: Storage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) ->
     };
     let summary = run.process(store).await?;
     println!("{summary}");
-    if summary.goals.entries > 0 || summary.goals.completed > 0 {
+    if summary.progress_entries > 0 || summary.goals_completed > 0 {
         println!(
             "goals: {} progress entries, {} goals completed",
-            summary.goals.entries, summary.goals.completed
+            summary.progress_entries, summary.goals_completed
         );
     }
     if summary.failed > 0 {

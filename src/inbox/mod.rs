@@ -37,8 +37,10 @@ pub struct InboxSummary {
     pub duplicates: usize,
     /// Files moved to `failed_dir`.
     pub failed: usize,
-    /// Goals' progress brought up to date after the stored files.
-    pub goals: crate::goals::SyncSummary,
+    /// Goal progress entries written for the stored files.
+    pub progress_entries: usize,
+    /// Goals that reached their target with these files.
+    pub goals_completed: usize,
 }
 
 impl std::fmt::Display for InboxSummary {
@@ -144,9 +146,8 @@ impl InboxRun<'_> {
                         progress_entries = goals.entries,
                         "stored"
                     );
-                    summary.goals.goals += goals.goals;
-                    summary.goals.entries += goals.entries;
-                    summary.goals.completed += goals.completed;
+                    summary.progress_entries += goals.entries;
+                    summary.goals_completed += goals.completed;
                     summary.files += 1;
                     summary.snapshots += snapshots;
                     summary.corrections += corrections;
