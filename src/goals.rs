@@ -62,9 +62,9 @@ pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> a
     })
 }
 
-/// After snapshots were stored: every active goal of each user gets its
-/// entries recomputed (which covers a new month, a correction and a month
-/// arriving out of order alike).
+/// Recomputes every active goal of these users from their stored snapshots
+/// (`goalkeeper goals sync`, the operator's repair). An inbox run does not
+/// come here: it tracks new months with [`RunSync`].
 pub async fn sync_users<S: Storage>(store: &S, users: &[UserId], now: DateTime<Utc>) -> anyhow::Result<SyncSummary> {
     let mut summary = SyncSummary::default();
     for user in users {
