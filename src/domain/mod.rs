@@ -1,5 +1,7 @@
 //! The pure core: values and rules with no I/O. Everything here is unit-tested.
 
+pub mod alerts;
+pub mod delivery;
 pub mod goal;
 pub mod ids;
 pub mod measure;
