@@ -461,6 +461,14 @@ fn the_demo_tells_the_whole_story_and_can_run_again() {
             "{}",
             out.stdout
         );
+        // The sample goals, backfilled and judged as of the day after the data ends.
+        assert!(out.stdout.contains("as of 2026-02-01"), "{}", out.stdout);
+        assert!(out.stdout.contains("imported 9 goals"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("Credit card paid off") && out.stdout.contains("done"),
+            "{}",
+            out.stdout
+        );
     }
     // The demo keeps to its folder: the configured database was never created.
     assert!(!sb.path("gk.db").exists());

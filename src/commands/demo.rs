@@ -3,9 +3,9 @@
 //! the sample inbox plus one broken file into it, processes it and shows the
 //! result the way an operator would look at it.
 
-use super::{Exit, users};
+use super::{Env, Exit, users};
 use crate::clock::Clock;
-use crate::config::InboxSettings;
+use crate::config::{DatabaseSettings, DefaultSettings, InboxSettings, Settings};
 use crate::inbox::InboxRun;
 use crate::storage::{SqliteStore, Storage};
 use anyhow::{Context, bail};
@@ -110,9 +110,41 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
             println!("   | {line}");
         }
     }
+    let goals_csv = fixtures.join("goals.csv");
+    if goals_csv.is_file() {
+        // The sample data is a past year: judge the goals as of the day after
+        // its last month (unless --now says otherwise), not months later.
+        let clock = match (clock, rows.iter().map(|r| r.period).max()) {
+            (Clock::System, Some(last)) => last
+                .add_months(1)
+                .and_then(|p| p.first_day().and_hms_opt(9, 0, 0))
+                .map_or(clock, |t| Clock::Fixed(t.and_utc())),
+            _ => clock,
+        };
+        println!(
+            "\n5. Goals from {}, tracked over the stored months, as of {}:\n",
+            goals_csv.display(),
+            clock.now().date_naive()
+        );
+        let env = Env {
+            settings: Settings {
+                database: DatabaseSettings { url: url.clone() },
+                inbox: inbox.clone(),
+                defaults: DefaultSettings {
+                    timezone: "UTC".to_owned(),
+                },
+            },
+            config_file: None,
+            clock,
+        };
+        super::goals::import(&store, &env, &goals_csv).await?;
+        println!();
+        super::goals::dashboard(&store, &env, None, false).await?;
+    }
     println!(
         "\nLook around with the demo's settings, for example:\n  \
-         GOALKEEPER__DATABASE__URL={url} cargo run -- snapshots show ana 2025-12"
+         GOALKEEPER__DATABASE__URL={url} cargo run -- snapshots show ana 2025-12\n  \
+         GOALKEEPER__DATABASE__URL={url} cargo run -- goals show ana-efund"
     );
     store.close().await;
     Ok(Exit::Ok)

@@ -582,7 +582,7 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> anyhow::Result<Exit> {
+pub(super) async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> anyhow::Result<Exit> {
     let now = env.clock.now();
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut problems = Problems::default();
@@ -939,7 +939,12 @@ fn bar(fraction: f64, width: usize) -> String {
         .collect()
 }
 
-async fn dashboard<S: Storage>(store: &S, env: &Env, user: Option<&str>, as_json: bool) -> anyhow::Result<Exit> {
+pub(super) async fn dashboard<S: Storage>(
+    store: &S,
+    env: &Env,
+    user: Option<&str>,
+    as_json: bool,
+) -> anyhow::Result<Exit> {
     let now = env.clock.now();
     let user = user.map(|u| UserId::from_trusted(u.to_owned()));
     let goals = store.list_goals(user.as_ref(), None).await?;
