@@ -53,28 +53,16 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 /// A plain active goal: no links, no deadline, defaults everywhere.
 fn goal(id: &str, user: &str, goal_type: GoalType) -> Goal {
-    Goal {
-        id: gid(id),
-        user_id: UserId::parse(user).unwrap(),
-        name: format!("Goal {id}"),
-        description: None,
+    let user = UserId::parse(user).unwrap();
+    Goal::new(
+        gid(id),
+        user,
         goal_type,
-        target: Money::from_cents(1_000_000),
-        target_date: None,
-        start_date: day(2025, 1, 1),
-        links: GoalLinks::default(),
-        original_balance: None,
-        is_recurring: goal_type.is_recurring(),
-        recurrence_period: None,
-        tracking_frequency: TrackingFrequency::Monthly,
-        reminder_enabled: true,
-        reminder_day: 1,
-        status: GoalStatus::Active,
-        completed_at: None,
-        template_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
+        format!("Goal {id}"),
+        Money::from_cents(1_000_000),
+        day(2025, 1, 1),
+        now(),
+    )
 }
 
 /// A goal with every optional field set and every default changed.

@@ -29,14 +29,7 @@ fn period(s: &str) -> Period {
 }
 
 fn line(kind: Kind, account: Option<&str>, category: &str, cents: i64) -> SnapshotLine {
-    SnapshotLine {
-        kind,
-        account: account.map(str::to_owned),
-        category: category.into(),
-        amount: Money::from_cents(cents),
-        rate: None,
-        min_payment: None,
-    }
+    SnapshotLine::new(kind, account, category, Money::from_cents(cents))
 }
 
 /// A file of snapshots: (user, period, lines) with totals computed as the inbox does.

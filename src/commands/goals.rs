@@ -3,9 +3,7 @@
 use super::output::{json, table};
 use super::{Env, Exit};
 use crate::cli::{GoalFields, GoalsCommand, ProgressCommand, TemplatesCommand};
-use crate::domain::goal::{
-    GoalField, GoalLinks, GoalStatus, NewProgress, ProgressEntry, ProgressSource, StatusChange, TrackingFrequency,
-};
+use crate::domain::goal::{GoalField, GoalLinks, GoalStatus, NewProgress, ProgressEntry, ProgressSource, StatusChange};
 use crate::domain::progress::Summary;
 use crate::domain::templates::{self, BudgetFacts};
 use crate::domain::tracking::live_summary;
@@ -134,30 +132,15 @@ fn today_for(user: &User, now: DateTime<Utc>) -> NaiveDate {
 }
 
 fn new_goal(id: GoalId, user: &User, goal_type: GoalType, now: DateTime<Utc>) -> Goal {
-    Goal {
+    Goal::new(
         id,
-        user_id: user.id.clone(),
-        name: String::new(),
-        description: None,
+        user.id.clone(),
         goal_type,
-        target: Money::ZERO,
-        target_date: None,
-        start_date: today_for(user, now),
-        links: GoalLinks::default(),
-        original_balance: None,
-        is_recurring: goal_type.is_recurring(),
-        recurrence_period: goal_type
-            .is_recurring()
-            .then_some(crate::domain::goal::RecurrencePeriod::Monthly),
-        tracking_frequency: TrackingFrequency::Monthly,
-        reminder_enabled: true,
-        reminder_day: 1,
-        status: GoalStatus::Active,
-        completed_at: None,
-        template_id: None,
-        created_at: now,
-        updated_at: now,
-    }
+        "",
+        Money::ZERO,
+        today_for(user, now),
+        now,
+    )
 }
 
 /// Applies the flags to `goal`; every problem, not just the first.

@@ -335,6 +335,41 @@ pub struct GoalProblem {
 }
 
 impl Goal {
+    /// An active goal with the seed's defaults: no deadline, no links,
+    /// tracked monthly with reminders on the 1st; recurring types recur monthly.
+    pub fn new(
+        id: GoalId,
+        user_id: UserId,
+        goal_type: GoalType,
+        name: impl Into<String>,
+        target: Money,
+        start_date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Goal {
+        Goal {
+            id,
+            user_id,
+            name: name.into(),
+            description: None,
+            goal_type,
+            target,
+            target_date: None,
+            start_date,
+            links: GoalLinks::default(),
+            original_balance: None,
+            is_recurring: goal_type.is_recurring(),
+            recurrence_period: goal_type.is_recurring().then_some(RecurrencePeriod::Monthly),
+            tracking_frequency: TrackingFrequency::Monthly,
+            reminder_enabled: true,
+            reminder_day: 1,
+            status: GoalStatus::Active,
+            completed_at: None,
+            template_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Everything wrong with a goal as set up (empty when fine).
     pub fn problems(&self) -> Vec<GoalProblem> {
         let mut problems = Vec::new();

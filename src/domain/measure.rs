@@ -157,49 +157,26 @@ pub fn measure(goal: &Goal, summary: &SnapshotSummary, seen_debt_accounts: &[Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::goal::{GoalId, GoalLinks, GoalStatus, TrackingFrequency};
+    use crate::domain::goal::{GoalId, GoalLinks};
     use crate::domain::snapshot::SnapshotLine;
     use crate::domain::{Money, UserId};
     use chrono::{NaiveDate, TimeZone, Utc};
 
     fn goal(goal_type: GoalType, target: i64, accounts: &[&str], categories: &[&str]) -> Goal {
         let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        Goal {
-            id: GoalId::parse("g1").unwrap(),
-            user_id: UserId::parse("u1").unwrap(),
-            name: "goal".into(),
-            description: None,
-            goal_type,
-            target: Money::from_cents(target),
-            target_date: None,
-            start_date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
-            links: GoalLinks {
-                accounts: accounts.iter().map(|s| s.to_string()).collect(),
-                categories: categories.iter().map(|s| s.to_string()).collect(),
-            },
-            original_balance: None,
-            is_recurring: goal_type.is_recurring(),
-            recurrence_period: None,
-            tracking_frequency: TrackingFrequency::Monthly,
-            reminder_enabled: true,
-            reminder_day: 1,
-            status: GoalStatus::Active,
-            completed_at: None,
-            template_id: None,
-            created_at: t,
-            updated_at: t,
-        }
+        let id = GoalId::parse("g1").unwrap();
+        let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let user = UserId::parse("u1").unwrap();
+        let mut g = Goal::new(id, user, goal_type, "goal", Money::from_cents(target), start, t);
+        g.links = GoalLinks {
+            accounts: accounts.iter().map(|s| s.to_string()).collect(),
+            categories: categories.iter().map(|s| s.to_string()).collect(),
+        };
+        g
     }
 
     fn line(kind: Kind, account: Option<&str>, category: &str, cents: i64) -> SnapshotLine {
-        SnapshotLine {
-            kind,
-            account: account.map(str::to_owned),
-            category: category.into(),
-            amount: Money::from_cents(cents),
-            rate: None,
-            min_payment: None,
-        }
+        SnapshotLine::new(kind, account, category, Money::from_cents(cents))
     }
 
     fn summary() -> SnapshotSummary {

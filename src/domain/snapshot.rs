@@ -147,6 +147,20 @@ impl LineRef<'_> {
     }
 }
 
+impl SnapshotLine {
+    /// A line without rate or minimum payment.
+    pub fn new(kind: Kind, account: Option<&str>, category: &str, amount: Money) -> SnapshotLine {
+        SnapshotLine {
+            kind,
+            account: account.map(str::to_owned),
+            category: category.to_owned(),
+            amount,
+            rate: None,
+            min_payment: None,
+        }
+    }
+}
+
 /// The text fields of a line, as read from a file (already trimmed).
 #[derive(Debug, Clone, Copy)]
 pub struct RawLine<'a> {
@@ -527,14 +541,7 @@ mod tests {
     }
 
     fn line(kind: Kind, account: Option<&str>, category: &str, cents: i64) -> SnapshotLine {
-        SnapshotLine {
-            kind,
-            account: account.map(str::to_owned),
-            category: category.into(),
-            amount: Money::from_cents(cents),
-            rate: None,
-            min_payment: None,
-        }
+        SnapshotLine::new(kind, account, category, Money::from_cents(cents))
     }
 
     #[test]
