@@ -18,6 +18,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub inbox: InboxSettings,
     pub defaults: DefaultSettings,
+    pub email: EmailSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -40,6 +41,70 @@ pub struct InboxSettings {
 #[serde(deny_unknown_fields)]
 pub struct DefaultSettings {
     pub timezone: String,
+}
+
+/// `[email]`: how alerts leave the building.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub transport: TransportKind,
+    /// `Name <address>` or a bare address.
+    pub from: String,
+    /// Prefix for action links (`{base_url}/goals/{id}`); empty = no links.
+    pub base_url: String,
+    /// A `List-Unsubscribe` target (a `mailto:` or `https:` URL); empty = no header.
+    pub list_unsubscribe: String,
+    /// Several alerts due for one user at once go as one email.
+    pub digest: bool,
+    /// Attempts before a delivery that keeps failing transiently is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with every attempt (with jitter) up to `retry_max_seconds`.
+    pub retry_initial_seconds: u64,
+    pub retry_max_seconds: u64,
+    pub file: FileTransportSettings,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTransportSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    /// A file holding the password (first line); or `GOALKEEPER__EMAIL__SMTP__PASSWORD`.
+    pub password_file: PathBuf,
+    /// Only from the environment; never printed.
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+    /// Bounds every connection, command and send.
+    pub timeout_seconds: u64,
+    /// Pooled connections kept open to the server.
+    pub connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// STARTTLS, required: a server that does not offer it is an error.
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// Plain text; only allowed when the host is localhost or a loopback address.
+    None,
 }
 
 /// Where the settings came from, for `check-config`.
@@ -83,6 +148,11 @@ fn describe(e: config::ConfigError, file: Option<&Path>) -> anyhow::Error {
 }
 
 impl Settings {
+    /// The built-in defaults alone (the example file), for the demo and tests.
+    pub fn builtin() -> anyhow::Result<Settings> {
+        toml::from_str(EXAMPLE_TOML).context("the built-in example configuration is invalid")
+    }
+
     pub fn default_timezone(&self) -> anyhow::Result<Tz> {
         self.defaults.timezone.parse::<Tz>().map_err(|_| {
             anyhow::anyhow!(
@@ -132,6 +202,7 @@ impl Settings {
         if self.inbox.processed_dir == self.inbox.failed_dir {
             problems.push("inbox.processed_dir and inbox.failed_dir must differ".to_owned());
         }
+        problems.extend(self.email.validate());
         problems
     }
 
@@ -141,6 +212,77 @@ impl Settings {
         copy.database.url = redact_url(&copy.database.url);
         toml::to_string_pretty(&copy).context("printing the configuration")
     }
+}
+
+impl EmailSettings {
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push(format!(
+                "email.from: expected an address like \"goalkeeper <goals@example.org>\", found {:?}",
+                self.from
+            ));
+        }
+        if !self.base_url.is_empty() && !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
+            problems.push(format!("email.base_url: expected an http(s):// URL or \"\", found {:?}", self.base_url));
+        }
+        if !self.list_unsubscribe.is_empty()
+            && !(self.list_unsubscribe.starts_with("mailto:") || self.list_unsubscribe.starts_with("https://"))
+        {
+            problems.push(format!(
+                "email.list_unsubscribe: expected a mailto: or https:// URL or \"\", found {:?}",
+                self.list_unsubscribe
+            ));
+        }
+        if self.max_attempts == 0 {
+            problems.push("email.max_attempts: expected at least 1".to_owned());
+        }
+        if self.retry_initial_seconds == 0 || self.retry_max_seconds < self.retry_initial_seconds {
+            problems.push("email.retry_initial_seconds: expected above 0 and at most retry_max_seconds".to_owned());
+        }
+        match self.transport {
+            TransportKind::File => {
+                if self.file.dir.as_os_str().is_empty() {
+                    problems.push("email.file.dir: a folder is required for transport = \"file\"".to_owned());
+                }
+            }
+            TransportKind::Smtp => {
+                let smtp = &self.smtp;
+                if smtp.host.is_empty() {
+                    problems.push("email.smtp.host: a host name is required for transport = \"smtp\"".to_owned());
+                }
+                if smtp.security == SmtpSecurity::None && !is_loopback_host(&smtp.host) {
+                    problems.push(format!(
+                        "email.smtp.security: \"none\" is only allowed for localhost, not {:?}; use starttls or tls",
+                        smtp.host
+                    ));
+                }
+                if smtp.timeout_seconds == 0 {
+                    problems.push("email.smtp.timeout_seconds: expected at least 1".to_owned());
+                }
+                if smtp.connections == 0 {
+                    problems.push("email.smtp.connections: expected at least 1".to_owned());
+                }
+                if !smtp.password_file.as_os_str().is_empty() && !smtp.password_file.is_file() {
+                    problems.push(format!(
+                        "email.smtp.password_file: {} does not exist or is not a file",
+                        smtp.password_file.display()
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// `localhost`, `127.0.0.1`, `::1` and the rest of the loopback range.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn nearest_existing_ancestor(path: &Path) -> Option<&Path> {

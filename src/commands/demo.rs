@@ -5,7 +5,7 @@
 
 use super::{Env, Exit, users};
 use crate::clock::Clock;
-use crate::config::{DatabaseSettings, DefaultSettings, InboxSettings, Settings};
+use crate::config::{DatabaseSettings, InboxSettings, Settings};
 use crate::inbox::InboxRun;
 use crate::storage::{SqliteStore, Storage};
 use anyhow::{Context, bail};
@@ -126,14 +126,11 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
             goals_csv.display(),
             clock.now().date_naive()
         );
+        let mut settings = Settings::builtin()?;
+        settings.database = DatabaseSettings { url: url.clone() };
+        settings.inbox = inbox.clone();
         let env = Env {
-            settings: Settings {
-                database: DatabaseSettings { url: url.clone() },
-                inbox: inbox.clone(),
-                defaults: DefaultSettings {
-                    timezone: "UTC".to_owned(),
-                },
-            },
+            settings,
             config_file: None,
             clock,
         };
