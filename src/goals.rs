@@ -4,9 +4,10 @@
 //! goal backfills, and a correction or an out-of-order month recomputes.
 
 use crate::domain::goal::{Goal, GoalStatus};
-use crate::domain::tracking::{Prior, SnapshotAt, track};
+use crate::domain::preferences::Preferences;
+use crate::domain::tracking::{AlertMode, Alerting, Prior, Raised, SnapshotAt, track};
 use crate::domain::{GoalId, GoalType, Period, SnapshotSummary, UserId};
-use crate::storage::{FileProgress, NewSnapshot, Storage, SyncState};
+use crate::storage::{AlertStorage, FileProgress, NewSnapshot, PlannedAlert, SyncState};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -23,11 +24,73 @@ fn log_paid_off(entries: &[crate::domain::goal::NewProgress]) {
 pub struct Resynced {
     pub entries: usize,
     pub completed: bool,
+    pub alerts: usize,
+}
+
+/// Turns raised alerts into stored ones: whether each is emailed follows
+/// its user's preferences, read once per run.
+#[derive(Debug, Clone, Default)]
+pub struct Alerter {
+    /// `[email] base_url`, for action links.
+    pub base_url: String,
+    prefs: HashMap<String, Preferences>,
+}
+
+impl Alerter {
+    pub fn new(base_url: &str) -> Alerter {
+        Alerter {
+            base_url: base_url.to_owned(),
+            prefs: HashMap::new(),
+        }
+    }
+
+    /// The alerts to store for `raised` (goal, user, alert), each emailed when
+    /// its user's preferences say so.
+    pub async fn plan<S: AlertStorage>(
+        &mut self,
+        store: &S,
+        raised: Vec<(GoalId, UserId, Raised)>,
+    ) -> anyhow::Result<Vec<PlannedAlert>> {
+        let unknown: Vec<&str> = raised
+            .iter()
+            .map(|(_, u, _)| u.as_str())
+            .filter(|u| !self.prefs.contains_key(*u))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !unknown.is_empty() {
+            let found = store.preferences(&unknown).await?;
+            self.prefs.extend(found);
+        }
+        Ok(raised
+            .into_iter()
+            .map(|(goal_id, user_id, r)| {
+                let email = self
+                    .prefs
+                    .get(user_id.as_str())
+                    .is_some_and(|p| p.emails(r.alert.alert_type));
+                PlannedAlert {
+                    goal_id,
+                    user_id,
+                    alert: r.alert,
+                    card: r.card,
+                    email,
+                }
+            })
+            .collect())
+    }
 }
 
 /// Recomputes a goal's budget_sync entries from its start (an active goal
-/// only: paused, completed and abandoned goals are not synced).
-pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> anyhow::Result<Resynced> {
+/// only: paused, completed and abandoned goals are not synced). Alerts are
+/// raised by the newest entry against the newest one before (so a backfill
+/// or a correction raises what changed, never the whole history again).
+pub async fn resync<S: AlertStorage>(
+    store: &S,
+    alerter: &mut Alerter,
+    goal: &Goal,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Resynced> {
     if goal.status != GoalStatus::Active {
         return Ok(Resynced::default());
     }
@@ -45,13 +108,25 @@ pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> a
             summary,
         })
         .collect();
-    let tracked = track(goal, Prior::default(), &at);
+    let before = store.sync_states(&[goal.id.as_str()]).await?;
+    let previous = before.get(goal.id.as_str()).and_then(|s| s.last_standing);
+    let alerting = Alerting {
+        mode: AlertMode::NewestAgainst(previous),
+        base_url: &alerter.base_url,
+    };
+    let tracked = track(goal, Prior::default(), &at, Some(alerting));
     log_paid_off(&tracked.entries);
+    let raised = tracked
+        .alerts
+        .into_iter()
+        .map(|r| (goal.id.clone(), goal.user_id.clone(), r))
+        .collect();
+    let alerts = alerter.plan(store, raised).await?;
     let completed_at = tracked.completed_in.map(|_| now);
     // Replace every sync entry, not only those from the start: the start may
     // have moved later.
     store
-        .replace_sync_progress(&goal.id, Period::MIN, &tracked.entries, completed_at, now)
+        .replace_sync_progress(&goal.id, Period::MIN, &tracked.entries, &alerts, completed_at, now)
         .await?;
     if let Some(period) = tracked.completed_in {
         tracing::info!(goal = %goal.id, %period, "goal completed");
@@ -59,20 +134,27 @@ pub async fn resync<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> a
     Ok(Resynced {
         entries: tracked.entries.len(),
         completed: tracked.completed_in.is_some(),
+        alerts: alerts.len(),
     })
 }
 
 /// Recomputes every active goal of these users from their stored snapshots
 /// (`goalkeeper goals sync`, the operator's repair). An inbox run does not
 /// come here: it tracks new months with [`RunSync`].
-pub async fn sync_users<S: Storage>(store: &S, users: &[UserId], now: DateTime<Utc>) -> anyhow::Result<SyncSummary> {
+pub async fn sync_users<S: AlertStorage>(
+    store: &S,
+    alerter: &mut Alerter,
+    users: &[UserId],
+    now: DateTime<Utc>,
+) -> anyhow::Result<SyncSummary> {
     let mut summary = SyncSummary::default();
     for user in users {
         for goal in store.list_goals(Some(user), Some(GoalStatus::Active)).await? {
-            let done = resync(store, &goal, now).await?;
+            let done = resync(store, alerter, &goal, now).await?;
             summary.goals += 1;
             summary.entries += done.entries;
             summary.completed += usize::from(done.completed);
+            summary.alerts += done.alerts;
         }
     }
     Ok(summary)
@@ -83,6 +165,8 @@ pub struct SyncSummary {
     pub goals: usize,
     pub entries: usize,
     pub completed: usize,
+    /// Alerts raised (stored only if new).
+    pub alerts: usize,
 }
 
 /// Where tracking of one goal stands during a run.
@@ -110,6 +194,7 @@ impl GoalTrack {
                     .flatten(),
                 // Entries exist, so the linked accounts were there to measure.
                 seen_debt_accounts: goal.links.accounts.clone(),
+                last_standing: state.last_standing,
             },
             last_period: last.map(|(p, _, _)| *p),
         }
@@ -124,6 +209,7 @@ impl GoalTrack {
 pub struct RunSync {
     /// Users with active goals when the run started: whose summaries to build.
     pub wanted: Arc<HashSet<String>>,
+    pub alerter: Alerter,
     goals: HashMap<String, Vec<Goal>>,
     tracks: HashMap<GoalId, GoalTrack>,
 }
@@ -133,6 +219,8 @@ pub struct RunSync {
 pub struct FilePlan {
     pub progress: Vec<FileProgress>,
     pub completed: Vec<GoalId>,
+    /// Alerts the file's new entries raise.
+    pub alerts: Vec<PlannedAlert>,
     /// Goals to recompute in full once the file is stored.
     pub resync: Vec<Goal>,
     goals: usize,
@@ -142,9 +230,10 @@ pub struct FilePlan {
 }
 
 impl RunSync {
-    pub async fn start<S: Storage>(store: &S) -> anyhow::Result<RunSync> {
+    pub async fn start<S: AlertStorage>(store: &S, alerter: Alerter) -> anyhow::Result<RunSync> {
         Ok(RunSync {
             wanted: Arc::new(store.users_with_active_goals().await?),
+            alerter,
             goals: HashMap::new(),
             tracks: HashMap::new(),
         })
@@ -152,7 +241,7 @@ impl RunSync {
 
     /// Plans the progress entries for a file's snapshots; `summaries` holds
     /// a summary for each snapshot of a user in `wanted`.
-    pub async fn plan<S: Storage>(
+    pub async fn plan<S: AlertStorage>(
         &mut self,
         store: &S,
         snapshots: &[NewSnapshot],
@@ -208,6 +297,11 @@ impl RunSync {
         }
 
         let mut plan = FilePlan::default();
+        let mut raised = Vec::new();
+        let alerting = Alerting {
+            mode: AlertMode::EveryEntry,
+            base_url: &self.alerter.base_url,
+        };
         for (user, mut indices) in by_user {
             indices.sort_by_key(|&i| snapshots[i].period);
             let first = snapshots[indices[0]].period;
@@ -233,8 +327,14 @@ impl RunSync {
                     plan.resync.push(goal.clone());
                     continue;
                 };
-                let tracked = track(goal, state.prior, at);
+                let tracked = track(goal, state.prior, at, Some(alerting));
                 log_paid_off(&tracked.entries);
+                raised.extend(
+                    tracked
+                        .alerts
+                        .into_iter()
+                        .map(|r| (goal.id.clone(), goal.user_id.clone(), r)),
+                );
                 for entry in tracked.entries {
                     let snapshot = indices.iter().copied().find(|&i| snapshots[i].period == entry.period);
                     if let Some(snapshot) = snapshot {
@@ -258,12 +358,13 @@ impl RunSync {
         // In index order: each month adds an entry to every goal, and inserting
         // them sorted keeps SQLite's B-tree cursor close to where it was.
         plan.progress.sort_by(|a, b| a.entry.goal_id.cmp(&b.entry.goal_id));
+        plan.alerts = self.alerter.plan(store, raised).await?;
         Ok(plan)
     }
 
     /// After the file's transaction committed: remember where each goal
     /// stands, recompute the goals that needed it, forget completed ones.
-    pub async fn committed<S: Storage>(
+    pub async fn committed<S: AlertStorage>(
         &mut self,
         store: &S,
         plan: FilePlan,
@@ -273,14 +374,16 @@ impl RunSync {
             goals: plan.goals,
             entries: plan.progress.len(),
             completed: plan.completed.len(),
+            alerts: plan.alerts.len(),
         };
         for (id, track) in plan.updates {
             self.tracks.insert(id, track);
         }
         let mut finished = plan.finished;
         for goal in &plan.resync {
-            let done = resync(store, goal, now).await?;
+            let done = resync(store, &mut self.alerter, goal, now).await?;
             summary.entries += done.entries;
+            summary.alerts += done.alerts;
             if done.completed {
                 summary.completed += 1;
                 finished.push((goal.user_id.to_string(), goal.id.clone()));

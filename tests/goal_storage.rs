@@ -103,6 +103,7 @@ fn entry(goal: &str, p: &str, cents: i64, source: ProgressSource) -> NewProgress
         contribution: Money::from_cents(cents / 10),
         progress: cents as f64 / 1_000_000.0,
         on_track: cents % 2 == 0,
+        off_track_streak: u32::from(cents % 2 != 0),
         source,
         snapshot_id: None,
         note: None,
@@ -233,10 +234,20 @@ async fn deleting_a_goal_removes_it_with_its_links_and_progress<S: Storage>(stor
     store.add_goal(&kept).await.unwrap();
     for id in ["ana-doomed", "ana-kept"] {
         store
-            .replace_sync_progress(&gid(id), period("2025-01"), &[sync(id, "2025-01", 100)], None, now())
+            .replace_sync_progress(
+                &gid(id),
+                period("2025-01"),
+                &[sync(id, "2025-01", 100)],
+                &[],
+                None,
+                now(),
+            )
             .await
             .unwrap();
-        store.add_progress(&manual(id, "2025-02", 200), now()).await.unwrap();
+        store
+            .add_progress(&manual(id, "2025-02", 200), &[], now())
+            .await
+            .unwrap();
     }
 
     assert!(store.delete_goal(&gid("ana-doomed")).await.unwrap());
@@ -334,9 +345,10 @@ async fn progress_entries_come_back_by_period_with_a_months_manual_value_last<S:
     first.contribution = Money::from_cents(-12_345);
     first.progress = 0.3;
     first.on_track = false;
-    store.add_progress(&first, now()).await.unwrap();
+    first.off_track_streak = 1;
+    store.add_progress(&first, &[], now()).await.unwrap();
     store
-        .add_progress(&manual("ana-bike", "2025-01", 100_000), now())
+        .add_progress(&manual("ana-bike", "2025-01", 100_000), &[], now())
         .await
         .unwrap();
     store
@@ -344,13 +356,14 @@ async fn progress_entries_come_back_by_period_with_a_months_manual_value_last<S:
             &g,
             period("2025-03"),
             &[sync("ana-bike", "2025-03", 350_000)],
+            &[],
             None,
             later(),
         )
         .await
         .unwrap();
     store
-        .add_progress(&manual("ana-bike", "2025-02", 200_000), now())
+        .add_progress(&manual("ana-bike", "2025-02", 200_000), &[], now())
         .await
         .unwrap();
 
@@ -378,6 +391,7 @@ async fn progress_entries_come_back_by_period_with_a_months_manual_value_last<S:
             contribution: Money::from_cents(-12_345),
             progress: 0.3,
             on_track: false,
+            off_track_streak: 1,
             principal_paid: None,
             interest_paid: None,
             source: ProgressSource::Manual,
@@ -411,15 +425,15 @@ async fn a_sync_replaces_only_budget_sync_entries_from_its_period_on<S: Storage>
         .map(|(i, p)| sync("ana-fund", p, 100_000 * (i as i64 + 1)))
         .collect();
     store
-        .replace_sync_progress(&g, period("2025-01"), &first, None, now())
+        .replace_sync_progress(&g, period("2025-01"), &first, &[], None, now())
         .await
         .unwrap();
     store
-        .add_progress(&manual("ana-fund", "2025-02", 222_222), now())
+        .add_progress(&manual("ana-fund", "2025-02", 222_222), &[], now())
         .await
         .unwrap();
     store
-        .add_progress(&manual("ana-fund", "2025-04", 444_444), now())
+        .add_progress(&manual("ana-fund", "2025-04", 444_444), &[], now())
         .await
         .unwrap();
 
@@ -432,6 +446,7 @@ async fn a_sync_replaces_only_budget_sync_entries_from_its_period_on<S: Storage>
             &g,
             period("2025-03"),
             &[march, sync("ana-fund", "2025-05", 555_000)],
+            &[],
             None,
             later(),
         )
@@ -455,7 +470,7 @@ async fn a_sync_replaces_only_budget_sync_entries_from_its_period_on<S: Storage>
 
     // Nothing from January on: only the manual entries are left.
     store
-        .replace_sync_progress(&g, period("2025-01"), &[], None, later())
+        .replace_sync_progress(&g, period("2025-01"), &[], &[], None, later())
         .await
         .unwrap();
     assert_eq!(
@@ -494,6 +509,7 @@ async fn a_sync_marks_completion_only_for_an_active_goal<S: Storage>(store: S) {
                 &g.id,
                 period("2025-01"),
                 &[sync(g.id.as_str(), "2025-01", 1_000_000)],
+                &[],
                 Some(now()),
                 later(),
             )

@@ -71,6 +71,7 @@ fn batch<'a>(file: &'a NewFile, create_users: &'a [User], snapshots: &'a [NewSna
         snapshots,
         progress: &[],
         completed: &[],
+        alerts: &[],
     }
 }
 

@@ -76,6 +76,7 @@ pub async fn run(dir: &Path, fixtures: &Path, clock: Clock) -> anyhow::Result<Ex
         settings: &inbox,
         default_tz: tz,
         now,
+        base_url: "",
     }
     .process(&store)
     .await?;

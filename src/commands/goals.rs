@@ -3,12 +3,15 @@
 use super::output::{json, table};
 use super::{Env, Exit};
 use crate::cli::{GoalFields, GoalsCommand, ProgressCommand, TemplatesCommand};
+use crate::domain::alerts::{self, Evaluation};
+use crate::domain::card::GoalCard;
 use crate::domain::goal::{GoalField, GoalLinks, GoalStatus, NewProgress, ProgressEntry, ProgressSource, StatusChange};
 use crate::domain::progress::Summary;
 use crate::domain::templates::{self, BudgetFacts};
-use crate::domain::tracking::live_summary;
+use crate::domain::tracking::{Raised, Standing, live_summary};
 use crate::domain::{Goal, GoalId, GoalType, Money, Period, SnapshotSummary, User, UserId};
-use crate::storage::{AddOutcome, Storage};
+use crate::goals::Alerter;
+use crate::storage::{AddOutcome, AlertStorage, Storage};
 use crate::tabular::{HeaderSpec, Problem, Problems, Table};
 use anyhow::Context;
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -185,7 +188,7 @@ fn apply_fields(goal: &mut Goal, f: &GoalFields, no_target_date: bool) -> Vec<St
     problems
 }
 
-async fn unique_id<S: Storage>(store: &S, user: &UserId, goal_type: GoalType) -> anyhow::Result<GoalId> {
+async fn unique_id<S: AlertStorage>(store: &S, user: &UserId, goal_type: GoalType) -> anyhow::Result<GoalId> {
     let existing = store.list_goals(Some(user), None).await?;
     for n in 1.. {
         let id = GoalId::from_trusted(format!("{user}-{goal_type}-{n}"));
@@ -196,7 +199,7 @@ async fn unique_id<S: Storage>(store: &S, user: &UserId, goal_type: GoalType) ->
     anyhow::bail!("no free goal id")
 }
 
-async fn user_or_reject<S: Storage>(store: &S, id: &str) -> anyhow::Result<Option<User>> {
+async fn user_or_reject<S: AlertStorage>(store: &S, id: &str) -> anyhow::Result<Option<User>> {
     let user = match UserId::parse(id) {
         Ok(u) => store.get_user(&u).await?,
         Err(_) => None,
@@ -207,7 +210,7 @@ async fn user_or_reject<S: Storage>(store: &S, id: &str) -> anyhow::Result<Optio
     Ok(user)
 }
 
-async fn goal_or_reject<S: Storage>(store: &S, id: &str) -> anyhow::Result<Option<Goal>> {
+async fn goal_or_reject<S: AlertStorage>(store: &S, id: &str) -> anyhow::Result<Option<Goal>> {
     let goal = store.get_goal(&GoalId::from_trusted(id.to_owned())).await?;
     if goal.is_none() {
         eprintln!("no goal {id:?}");
@@ -236,7 +239,7 @@ fn reject_problems(goal: &Goal) -> bool {
     !problems.is_empty()
 }
 
-async fn create<S: Storage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<Exit> {
+async fn create<S: AlertStorage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<Exit> {
     if reject_problems(&goal) {
         return Ok(Exit::Rejected);
     }
@@ -244,7 +247,13 @@ async fn create<S: Storage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<
         eprintln!("a goal with id {} exists already", goal.id);
         return Ok(Exit::Rejected);
     }
-    let done = crate::goals::resync(store, &goal, env.clock.now()).await?;
+    let done = crate::goals::resync(
+        store,
+        &mut Alerter::new(&env.settings.email.base_url),
+        &goal,
+        env.clock.now(),
+    )
+    .await?;
     println!(
         "added goal {} ({}, {}): {} progress entries from stored snapshots{}",
         goal.id,
@@ -256,7 +265,7 @@ async fn create<S: Storage>(store: &S, env: &Env, goal: Goal) -> anyhow::Result<
     Ok(Exit::Ok)
 }
 
-async fn goals<S: Storage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::Result<Exit> {
+async fn goals<S: AlertStorage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::Result<Exit> {
     let now = env.clock.now();
     match cmd {
         GoalsCommand::Add {
@@ -368,14 +377,14 @@ async fn goals<S: Storage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::R
             }
             goal.updated_at = now;
             store.update_goal(&goal).await?;
-            let done = crate::goals::resync(store, &goal, now).await?;
+            let done = crate::goals::resync(store, &mut Alerter::new(&env.settings.email.base_url), &goal, now).await?;
             println!("updated goal {}: {} progress entries recomputed", goal.id, done.entries);
             Ok(Exit::Ok)
         }
-        GoalsCommand::Pause { id } => change_status(store, &id, StatusChange::Pause, now).await,
-        GoalsCommand::Resume { id } => change_status(store, &id, StatusChange::Resume, now).await,
-        GoalsCommand::Complete { id } => change_status(store, &id, StatusChange::Complete, now).await,
-        GoalsCommand::Abandon { id } => change_status(store, &id, StatusChange::Abandon, now).await,
+        GoalsCommand::Pause { id } => change_status(store, env, &id, StatusChange::Pause, now).await,
+        GoalsCommand::Resume { id } => change_status(store, env, &id, StatusChange::Resume, now).await,
+        GoalsCommand::Complete { id } => change_status(store, env, &id, StatusChange::Complete, now).await,
+        GoalsCommand::Abandon { id } => change_status(store, env, &id, StatusChange::Abandon, now).await,
         GoalsCommand::Delete { id } => {
             if store.delete_goal(&GoalId::from_trusted(id.clone())).await? {
                 println!("deleted goal {id} and its history");
@@ -391,7 +400,8 @@ async fn goals<S: Storage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::R
                 Some(u) => vec![UserId::from_trusted(u)],
                 None => store.list_users().await?.into_iter().map(|u| u.id).collect(),
             };
-            let done = crate::goals::sync_users(store, &users, now).await?;
+            let done =
+                crate::goals::sync_users(store, &mut Alerter::new(&env.settings.email.base_url), &users, now).await?;
             println!(
                 "goals: {} progress entries for {} goals, {} completed",
                 done.entries, done.goals, done.completed
@@ -421,8 +431,9 @@ async fn goals<S: Storage>(store: &S, env: &Env, cmd: GoalsCommand) -> anyhow::R
     }
 }
 
-async fn change_status<S: Storage>(
+async fn change_status<S: AlertStorage>(
     store: &S,
+    env: &Env,
     id: &str,
     change: StatusChange,
     now: DateTime<Utc>,
@@ -440,7 +451,7 @@ async fn change_status<S: Storage>(
             }
             store.update_goal(&goal).await?;
             if change == StatusChange::Resume {
-                crate::goals::resync(store, &goal, now).await?;
+                crate::goals::resync(store, &mut Alerter::new(&env.settings.email.base_url), &goal, now).await?;
             }
             println!("goal {id} is now {status}");
             Ok(Exit::Ok)
@@ -480,7 +491,7 @@ struct View {
 }
 
 /// The latest snapshot of the goal's user, summarised.
-async fn latest_snapshot<S: Storage>(
+async fn latest_snapshot<S: AlertStorage>(
     store: &S,
     goal: &Goal,
     history: &[ProgressEntry],
@@ -495,7 +506,7 @@ async fn latest_snapshot<S: Storage>(
         .map(|(_, _, s)| s))
 }
 
-async fn view<S: Storage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> anyhow::Result<View> {
+async fn view<S: AlertStorage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> anyhow::Result<View> {
     let history = store.progress_history(&goal.id).await?;
     let latest = latest_snapshot(store, goal, &history).await?;
     let user = store.get_user(&goal.user_id).await?;
@@ -565,7 +576,7 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> anyhow::Result<Exit> {
+pub(super) async fn import<S: AlertStorage>(store: &S, env: &Env, file: &Path) -> anyhow::Result<Exit> {
     let now = env.clock.now();
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut problems = Problems::default();
@@ -673,7 +684,9 @@ pub(super) async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> any
     let counts = store.upsert_goals(&goals).await?;
     let mut entries = 0;
     for goal in &goals {
-        entries += crate::goals::resync(store, goal, now).await?.entries;
+        entries += crate::goals::resync(store, &mut Alerter::new(&env.settings.email.base_url), goal, now)
+            .await?
+            .entries;
     }
     println!(
         "imported {} goals from {} ({} created, {} updated); {entries} progress entries from stored snapshots",
@@ -686,7 +699,7 @@ pub(super) async fn import<S: Storage>(store: &S, env: &Env, file: &Path) -> any
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn from_template<S: Storage>(
+async fn from_template<S: AlertStorage>(
     store: &S,
     env: &Env,
     template: &str,
@@ -782,7 +795,7 @@ async fn from_template<S: Storage>(
     Ok(exit)
 }
 
-async fn record<S: Storage>(
+async fn record<S: AlertStorage>(
     store: &S,
     env: &Env,
     goal: &str,
@@ -819,9 +832,16 @@ async fn record<S: Storage>(
     };
     let mut history = store.progress_history(&goal.id).await?;
     // The contribution is against the months before, never against a value
-    // this one replaces.
-    let previous = history.iter().rev().find(|e| e.period < period).map(|e| e.value);
+    // this one replaces; the alerts compare with the entry before it.
+    let before = history.iter().rev().find(|e| e.period < period);
+    let previous = before.map(|e| e.value);
+    let previous_standing = before.map(|e| Standing {
+        progress: e.progress,
+        on_track: e.on_track,
+        off_track_streak: e.off_track_streak,
+    });
     let contribution = previous.map_or(Money::ZERO, |p| value.checked_sub(p).unwrap_or(Money::ZERO));
+    history.retain(|e| e.period <= period && !(e.period == period && e.source == ProgressSource::Manual));
     history.push(ProgressEntry {
         id: 0,
         goal_id: goal.id.clone(),
@@ -830,6 +850,7 @@ async fn record<S: Storage>(
         contribution,
         progress: 0.0,
         on_track: true,
+        off_track_streak: 0,
         principal_paid: None,
         interest_paid: None,
         source: ProgressSource::Manual,
@@ -838,6 +859,7 @@ async fn record<S: Storage>(
         note: note.clone(),
     });
     let s = live_summary(&goal, &history, None, period.last_day());
+    let standing = Standing::next(previous_standing, s.progress, s.on_track);
     let entry = NewProgress {
         goal_id: goal.id.clone(),
         period,
@@ -845,11 +867,37 @@ async fn record<S: Storage>(
         contribution,
         progress: s.progress,
         on_track: s.on_track,
+        off_track_streak: standing.off_track_streak,
         source: ProgressSource::Manual,
         snapshot_id: None,
         note,
     };
-    store.add_progress(&entry, now).await?;
+    let evaluation = Evaluation::from_summary(period, contribution, &s);
+    let prior = previous_standing.map(|p| Evaluation::previous(p.progress, p.on_track));
+    let mut alerter = Alerter::new(&env.settings.email.base_url);
+    let card = GoalCard::new(&goal, value, &evaluation);
+    let raised = alerts::on_progress(
+        &goal,
+        prior.as_ref(),
+        &evaluation,
+        standing.off_track_streak,
+        &alerter.base_url,
+    )
+    .into_iter()
+    .map(|alert| {
+        (
+            goal.id.clone(),
+            goal.user_id.clone(),
+            Raised {
+                period,
+                alert,
+                card: card.clone(),
+            },
+        )
+    })
+    .collect();
+    let planned = alerter.plan(store, raised).await?;
+    store.add_progress(&entry, &planned, now).await?;
     println!(
         "recorded {} for {} in {period} ({:.1} %)",
         value.grouped(),
@@ -866,7 +914,7 @@ async fn record<S: Storage>(
     Ok(Exit::Ok)
 }
 
-async fn history<S: Storage>(store: &S, goal: &str, as_json: bool) -> anyhow::Result<Exit> {
+async fn history<S: AlertStorage>(store: &S, goal: &str, as_json: bool) -> anyhow::Result<Exit> {
     let Some(goal) = goal_or_reject(store, goal).await? else {
         return Ok(Exit::Rejected);
     };
@@ -922,7 +970,7 @@ fn bar(fraction: f64, width: usize) -> String {
         .collect()
 }
 
-pub(super) async fn dashboard<S: Storage>(
+pub(super) async fn dashboard<S: AlertStorage>(
     store: &S,
     env: &Env,
     user: Option<&str>,

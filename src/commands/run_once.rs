@@ -2,7 +2,7 @@
 
 use super::{Env, Exit};
 use crate::inbox::InboxRun;
-use crate::storage::Storage;
+use crate::storage::{AlertStorage, Storage};
 
 pub async fn run(env: &Env) -> anyhow::Result<Exit> {
     let problems = env.settings.validate();
@@ -17,12 +17,13 @@ pub async fn run(env: &Env) -> anyhow::Result<Exit> {
     })
 }
 
-async fn process<S: Storage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) -> anyhow::Result<Exit> {
+async fn process<S: AlertStorage>(store: &S, env: &Env, default_tz: chrono_tz::Tz) -> anyhow::Result<Exit> {
     super::open(store).await?;
     let run = InboxRun {
         settings: &env.settings.inbox,
         default_tz,
         now: env.clock.now(),
+        base_url: &env.settings.email.base_url,
     };
     let summary = run.process(store).await?;
     println!("{summary}");

@@ -236,6 +236,49 @@ impl Evaluation {
     }
 }
 
+impl Evaluation {
+    /// An evaluation known only by where it stood: all the rules read of a
+    /// previous evaluation (the rest is zero).
+    pub fn previous(progress: f64, on_track: bool) -> Evaluation {
+        Evaluation {
+            period: Period::MIN,
+            progress,
+            on_track,
+            contribution: Money::ZERO,
+            days_remaining: None,
+            required_monthly: Money::ZERO,
+            pace: Money::ZERO,
+            projected_completion: None,
+        }
+    }
+}
+
+/// Whether [`on_progress`] could raise anything for `current`, judging by
+/// what is cheap to know (progress, on-track, contribution, streak): when
+/// this is false, `on_progress` raises nothing whatever the projections, so
+/// the caller can skip computing them.
+pub fn could_raise(goal: &Goal, previous: Option<&Evaluation>, current: &Evaluation, off_track_streak: u32) -> bool {
+    let accumulates = !goal.goal_type.is_recurring();
+    let completes = accumulates && current.progress >= 1.0 && previous.is_none_or(|p| p.progress < 1.0);
+    if completes {
+        return true;
+    }
+    if goal.status != GoalStatus::Active {
+        return false;
+    }
+    let was_on_track = previous.is_none_or(|p| p.on_track);
+    if was_on_track != current.on_track || (!current.on_track && off_track_streak >= 2) {
+        return true;
+    }
+    accumulates
+        && (significant_share(current.contribution, goal.target).is_some()
+            || previous.is_some_and(|p| {
+                MILESTONES
+                    .iter()
+                    .any(|(t, _)| p.progress < *t && *t <= current.progress)
+            }))
+}
+
 /// An alert to store (and deliver) once per (goal, type, occurrence).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NewAlert {
@@ -1624,5 +1667,27 @@ mod tests {
         );
         assert_eq!(money_of(Decimal::MAX), Money::from_cents(i64::MAX));
         assert_eq!(money_of(Decimal::MIN), Money::from_cents(i64::MIN));
+    }
+
+    proptest::proptest! {
+        /// The cheap pre-check never hides an alert: whenever the rules raise
+        /// something, `could_raise` said they might.
+        #[test]
+        fn could_raise_is_true_whenever_on_progress_raises_something(
+            status in 0usize..4,
+            goal_type in 0usize..12,
+            prev in proptest::option::of((-0.5f64..1.5, proptest::bool::ANY)),
+            progress in -0.5f64..1.5,
+            on_track in proptest::bool::ANY,
+            contribution in -2_000_000i64..2_000_000,
+            streak in 0u32..5,
+        ) {
+            let statuses = [GoalStatus::Active, GoalStatus::Paused, GoalStatus::Completed, GoalStatus::Abandoned];
+            let goal = Goal { goal_type: GoalType::ALL[goal_type], ..with_status(statuses[status]) };
+            let previous = prev.map(|(p, t)| Evaluation::previous(p, t));
+            let current = Evaluation { progress, on_track, contribution: Money::from_cents(contribution), ..eval("2026-06", 0.0, true) };
+            let raised = on_progress(&goal, previous.as_ref(), &current, streak, URL);
+            proptest::prop_assert!(raised.is_empty() || could_raise(&goal, previous.as_ref(), &current, streak));
+        }
     }
 }

@@ -294,6 +294,8 @@ pub struct ProgressEntry {
     /// Value ÷ target, unclamped.
     pub progress: f64,
     pub on_track: bool,
+    /// Periods in a row off track, this one included; 0 when on track.
+    pub off_track_streak: u32,
     pub principal_paid: Option<Money>,
     pub interest_paid: Option<Money>,
     pub source: ProgressSource,
@@ -311,6 +313,8 @@ pub struct NewProgress {
     pub contribution: Money,
     pub progress: f64,
     pub on_track: bool,
+    /// Periods in a row off track, this one included; 0 when on track.
+    pub off_track_streak: u32,
     pub source: ProgressSource,
     pub snapshot_id: Option<i64>,
     pub note: Option<String>,

@@ -1,12 +1,14 @@
 //! The pure core: values and rules with no I/O. Everything here is unit-tested.
 
 pub mod alerts;
+pub mod card;
 pub mod delivery;
 pub mod goal;
 pub mod ids;
 pub mod measure;
 pub mod money;
 pub mod period;
+pub mod preferences;
 pub mod progress;
 pub mod snapshot;
 pub mod templates;

@@ -2,6 +2,8 @@
 //! live summary. Pure: sync after ingest, backfill for a new goal and the
 //! recompute after a correction all come through here.
 
+use super::alerts::{self, Evaluation, NewAlert};
+use super::card::GoalCard;
 use super::goal::{Goal, GoalType, NewProgress, ProgressEntry, ProgressSource};
 use super::measure::{Measured, measure};
 use super::progress::{self, GoalTerms, Measure, Observation, Summary};
@@ -24,6 +26,62 @@ pub struct Prior {
     pub baseline: Option<Money>,
     /// Debt accounts seen in the user's earlier snapshots.
     pub seen_debt_accounts: Vec<String>,
+    /// Where the goal stood at its previous entry: what the alert rules compare with.
+    pub last_standing: Option<Standing>,
+}
+
+/// What the alert rules need of a goal's previous evaluation; kept with each
+/// progress entry.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Standing {
+    /// Unclamped (1.0 = done).
+    pub progress: f64,
+    pub on_track: bool,
+    /// Periods in a row off track, this one included; 0 when on track.
+    pub off_track_streak: u32,
+}
+
+impl Standing {
+    /// The standing after `previous` of an entry with this progress.
+    pub fn next(previous: Option<Standing>, progress: f64, on_track: bool) -> Standing {
+        let off_track_streak = if on_track {
+            0
+        } else {
+            previous.map_or(0, |p| p.off_track_streak).saturating_add(1)
+        };
+        Standing {
+            progress,
+            on_track,
+            off_track_streak,
+        }
+    }
+}
+
+/// Which entries' evaluations raise alerts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AlertMode {
+    /// Every new entry, each compared with the one before it (new months).
+    EveryEntry,
+    /// Only the newest entry, compared with `previous`: the goal's newest
+    /// entry before a recompute (a backfill or a correction raises what
+    /// changed, not every historical crossing again).
+    NewestAgainst(Option<Standing>),
+}
+
+/// How tracking raises alerts.
+#[derive(Debug, Clone, Copy)]
+pub struct Alerting<'a> {
+    pub mode: AlertMode,
+    /// `[email] base_url`, for action links.
+    pub base_url: &'a str,
+}
+
+/// An alert a progress entry raised, with the goal as that evaluation saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raised {
+    pub period: Period,
+    pub alert: NewAlert,
+    pub card: GoalCard,
 }
 
 /// One snapshot of the goal's user, in period order.
@@ -42,6 +100,8 @@ pub struct Tracked {
     pub completed_in: Option<Period>,
     /// The state after the last snapshot, for tracking the next ones.
     pub prior: Prior,
+    /// The alerts the entries raised (with [`Alerting`]), in entry order.
+    pub alerts: Vec<Raised>,
 }
 
 fn cents_to_decimal(m: Money) -> Decimal {
@@ -93,13 +153,65 @@ fn push_recent(recent: &mut Vec<Money>, contribution: Money) {
     }
 }
 
+/// The inputs of an entry's full evaluation, kept for the newest entry.
+struct EntryInputs<'a> {
+    measured: Measured,
+    summary: &'a SnapshotSummary,
+    baseline: Option<Money>,
+    contributions: Vec<Money>,
+    period: Period,
+    contribution: Money,
+    previous: Option<Standing>,
+    standing: Standing,
+}
+
+/// The alerts an entry's evaluation raises. The full summary (projections) is
+/// computed only when the standing could raise something.
+fn raise(goal: &Goal, inputs: &EntryInputs<'_>, base_url: &str, out: &mut Vec<Raised>) {
+    let previous = inputs.previous.map(|p| Evaluation::previous(p.progress, p.on_track));
+    let glance = Evaluation::previous(inputs.standing.progress, inputs.standing.on_track);
+    let glance = Evaluation {
+        period: inputs.period,
+        contribution: inputs.contribution,
+        ..glance
+    };
+    if !alerts::could_raise(goal, previous.as_ref(), &glance, inputs.standing.off_track_streak) {
+        return;
+    }
+    let summary = summarize(
+        goal,
+        &inputs.measured,
+        Some(inputs.summary),
+        inputs.baseline,
+        &inputs.contributions,
+        inputs.period.last_day(),
+    );
+    let evaluation = Evaluation::from_summary(inputs.period, inputs.contribution, &summary);
+    let raised = alerts::on_progress(
+        goal,
+        previous.as_ref(),
+        &evaluation,
+        inputs.standing.off_track_streak,
+        base_url,
+    );
+    let card = GoalCard::new(goal, inputs.measured.value, &evaluation);
+    out.extend(raised.into_iter().map(|alert| Raised {
+        period: inputs.period,
+        alert,
+        card: card.clone(),
+    }));
+}
+
 /// Progress entries for `goal` from `snapshots` (in period order). Snapshots
 /// before the goal's start only set up `prior` (the previous value, the debt
 /// accounts seen). Stops at completion: later entries would not reopen it.
-pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tracked {
+/// With `alerting`, also the alerts the entries raise.
+pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>], alerting: Option<Alerting<'_>>) -> Tracked {
     let start = Period::of_date(goal.start_date);
     let mut entries = Vec::new();
     let mut completed_in = None;
+    let mut alerts = Vec::new();
+    let mut newest: Option<EntryInputs<'_>> = None;
     for at in snapshots {
         let measured = measure(goal, at.summary, &prior.seen_debt_accounts);
         for line in at.summary.by_account.iter().filter(|l| l.kind == Kind::Debt) {
@@ -129,6 +241,24 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tra
         // An entry needs only where the goal stands, not the projections.
         let terms = terms(goal, &measured, Some(at.summary), prior.baseline);
         let (progress, on_track) = progress::standing(&terms, cents_to_decimal(measured.value), at.period.last_day());
+        let standing = Standing::next(prior.last_standing, progress, on_track);
+        if let Some(alerting) = alerting {
+            let inputs = EntryInputs {
+                measured,
+                summary: at.summary,
+                baseline: prior.baseline,
+                contributions: prior.recent_contributions.clone(),
+                period: at.period,
+                contribution,
+                previous: prior.last_standing,
+                standing,
+            };
+            match alerting.mode {
+                AlertMode::EveryEntry => raise(goal, &inputs, alerting.base_url, &mut alerts),
+                AlertMode::NewestAgainst(_) => newest = Some(inputs),
+            }
+        }
+        prior.last_standing = Some(standing);
         let note = (measured.missing_debt_accounts > 0).then(|| {
             format!(
                 "{} linked debt account(s) not in this snapshot, counted as paid off",
@@ -142,6 +272,7 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tra
             contribution,
             progress,
             on_track,
+            off_track_streak: standing.off_track_streak,
             source: ProgressSource::BudgetSync,
             snapshot_id: at.snapshot_id,
             note,
@@ -152,10 +283,17 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>]) -> Tra
             break;
         }
     }
+    if let (Some(alerting), Some(mut inputs)) = (alerting, newest) {
+        if let AlertMode::NewestAgainst(previous) = alerting.mode {
+            inputs.previous = previous;
+            raise(goal, &inputs, alerting.base_url, &mut alerts);
+        }
+    }
     Tracked {
         entries,
         completed_in,
         prior,
+        alerts,
     }
 }
 

@@ -13,7 +13,7 @@ pub mod spill;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
-use crate::storage::{IngestBatch, IngestError, LineChunks, NewFile, Storage};
+use crate::storage::{AlertStorage, IngestBatch, IngestError, LineChunks, NewFile};
 use crate::tabular::{Problem, Problems};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -41,6 +41,8 @@ pub struct InboxSummary {
     pub progress_entries: usize,
     /// Goals that reached their target with these files.
     pub goals_completed: usize,
+    /// Alerts the new progress raised (stored once each).
+    pub alerts: usize,
 }
 
 impl std::fmt::Display for InboxSummary {
@@ -71,13 +73,15 @@ pub struct InboxRun<'a> {
     pub settings: &'a InboxSettings,
     pub default_tz: Tz,
     pub now: DateTime<Utc>,
+    /// `[email] base_url`, for the action links of the alerts raised.
+    pub base_url: &'a str,
 }
 
 impl InboxRun<'_> {
     /// Processes every candidate file once, oldest name first. Errors are
     /// operational (inbox unreadable, database down): the file being worked
     /// on stays in the inbox, untouched in the database.
-    pub async fn process<S: Storage>(&self, store: &S) -> anyhow::Result<InboxSummary> {
+    pub async fn process<S: AlertStorage>(&self, store: &S) -> anyhow::Result<InboxSummary> {
         let s = self.settings;
         for dir in [&s.dir, &s.processed_dir, &s.failed_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the folder {}", dir.display()))?;
@@ -91,7 +95,7 @@ impl InboxRun<'_> {
         // Users confirmed registered during this run: consecutive monthly
         // files name the same people, so each is looked up once per run.
         let mut known_users: HashSet<String> = HashSet::new();
-        let mut sync = crate::goals::RunSync::start(store).await?;
+        let mut sync = crate::goals::RunSync::start(store, crate::goals::Alerter::new(self.base_url)).await?;
         let wanted = sync.wanted.clone();
         for (i, candidate) in candidates.iter().enumerate() {
             let started = Instant::now();
@@ -144,9 +148,11 @@ impl InboxRun<'_> {
                         lines,
                         ms,
                         progress_entries = goals.entries,
+                        alerts = goals.alerts,
                         "stored"
                     );
                     summary.progress_entries += goals.entries;
+                    summary.alerts += goals.alerts;
                     summary.goals_completed += goals.completed;
                     summary.files += 1;
                     summary.snapshots += snapshots;
@@ -161,7 +167,7 @@ impl InboxRun<'_> {
     }
 
     /// Stores a prepared file, or rejects it; `None` when it vanished.
-    async fn store_prepared<S: Storage>(
+    async fn store_prepared<S: AlertStorage>(
         &self,
         store: &S,
         path: &Path,
@@ -251,6 +257,7 @@ impl InboxRun<'_> {
                     snapshots: &snapshots,
                     progress: &plan.progress,
                     completed: &plan.completed,
+                    alerts: &plan.alerts,
                 },
                 &mut lines,
                 self.now,

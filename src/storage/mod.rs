@@ -2,10 +2,15 @@
 //! ([`SqliteStore`], [`PgStore`]), both generated from the same SQL in
 //! [`sql`] with per-backend hooks where the databases differ.
 
+mod alert_sql;
+mod alerts;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use alerts::{
+    AlertFilter, AlertRow, AlertStorage, DeliveryRow, DeliveryStatus, DueDelivery, Outcome, PlannedAlert,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -173,6 +178,8 @@ pub struct IngestBatch<'a> {
     pub progress: &'a [FileProgress],
     /// Goals these entries complete.
     pub completed: &'a [GoalId],
+    /// Alerts the entries raise (stored once, with their outbox rows).
+    pub alerts: &'a [PlannedAlert],
 }
 
 /// A progress entry computed for a snapshot of the file being stored.
@@ -190,6 +197,8 @@ pub struct SyncState {
     pub recent: Vec<(Period, crate::domain::Money, crate::domain::Money)>,
     /// The value of the first budget_sync entry (an expense reduction's baseline).
     pub first_value: Option<crate::domain::Money>,
+    /// Where the newest budget_sync entry left the goal (for the alert rules).
+    pub last_standing: Option<crate::domain::tracking::Standing>,
 }
 
 /// A snapshot as listed.
@@ -310,17 +319,24 @@ pub trait Storage: Clone + Send + Sync + 'static {
     /// A goal's progress entries, oldest period first; within a period, budget_sync before manual.
     fn progress_history(&self, goal: &GoalId) -> impl Future<Output = anyhow::Result<Vec<ProgressEntry>>> + Send;
 
-    /// Stores a manual progress entry; one recorded earlier for the same goal and month is replaced.
-    fn add_progress(&self, entry: &NewProgress, now: DateTime<Utc>) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Stores a manual progress entry (one recorded earlier for the same goal
+    /// and month is replaced) and the alerts it raises, in one transaction.
+    fn add_progress(
+        &self,
+        entry: &NewProgress,
+        alerts: &[PlannedAlert],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     /// Replaces a goal's budget_sync entries for `from` and later with
-    /// `entries`, and marks the goal completed at `completed_at` if given and
-    /// not completed already, in one transaction.
+    /// `entries`, marks the goal completed at `completed_at` if given and
+    /// not completed already, and stores the alerts raised, in one transaction.
     fn replace_sync_progress(
         &self,
         goal: &GoalId,
         from: Period,
         entries: &[NewProgress],
+        alerts: &[PlannedAlert],
         completed_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;

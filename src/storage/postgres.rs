@@ -190,3 +190,4 @@ impl PgStore {
 }
 
 impl_storage!(PgStore, Postgres, Backend::Postgres, MIGRATOR);
+super::alert_sql::impl_alert_storage!(PgStore, Postgres);

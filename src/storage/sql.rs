@@ -176,6 +176,7 @@ pub(super) struct ProgressRow {
     contribution: i64,
     progress_ratio: f64,
     on_track: bool,
+    off_track_streak: i64,
     principal_paid: Option<i64>,
     interest_paid: Option<i64>,
     source: String,
@@ -194,6 +195,7 @@ impl ProgressRow {
             contribution: Money::from_cents(self.contribution),
             progress: self.progress_ratio,
             on_track: self.on_track,
+            off_track_streak: u32::try_from(self.off_track_streak).unwrap_or(0),
             principal_paid: self.principal_paid.map(Money::from_cents),
             interest_paid: self.interest_paid.map(Money::from_cents),
             source: stored("progress source", &self.source)?,
@@ -205,9 +207,12 @@ impl ProgressRow {
 }
 
 /// Folds one row of the sync-state query into `states`.
+/// goal, period, value, contribution, progress, on_track, off_track_streak, rn_desc, rn_asc
+pub(super) type SyncRow = (String, String, i64, i64, f64, bool, i64, i64, i64);
+
 pub(super) fn add_sync_row(
     states: &mut std::collections::HashMap<String, super::SyncState>,
-    (goal, period, value, contribution, rn_desc, rn_asc): (String, String, i64, i64, i64, i64),
+    (goal, period, value, contribution, progress, on_track, streak, rn_desc, rn_asc): SyncRow,
 ) -> anyhow::Result<()> {
     let state = states.entry(goal).or_default();
     let value = Money::from_cents(value);
@@ -218,6 +223,14 @@ pub(super) fn add_sync_row(
         state
             .recent
             .push((parse_period(&period)?, value, Money::from_cents(contribution)));
+    }
+    // Rows come oldest first: the last one is the newest entry.
+    if rn_desc == 1 {
+        state.last_standing = Some(crate::domain::tracking::Standing {
+            progress,
+            on_track,
+            off_track_streak: u32::try_from(streak).unwrap_or(0),
+        });
     }
     Ok(())
 }
@@ -379,7 +392,7 @@ macro_rules! impl_storage {
                 lines: &mut $crate::storage::LineChunks,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::storage::IngestOutcome, $crate::storage::IngestError> {
-                let $crate::storage::IngestBatch { file, create_users, snapshots, progress, completed } = batch;
+                let $crate::storage::IngestBatch { file, create_users, snapshots, progress, completed, alerts } = batch;
                 use $crate::storage::IngestError;
                 use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
@@ -492,6 +505,8 @@ macro_rules! impl_storage {
                     q.push(")");
                     q.build().persistent(false).execute(&mut *tx).await.map_err(db)?;
                 }
+
+                Self::insert_alerts(&mut tx, alerts, now).await.map_err(IngestError::Database)?;
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -697,8 +712,8 @@ macro_rules! impl_storage {
                 goal: &$crate::domain::GoalId,
             ) -> anyhow::Result<Vec<$crate::domain::goal::ProgressEntry>> {
                 let rows: Vec<$crate::storage::sql::ProgressRow> = sqlx::query_as(
-                    "SELECT id, goal_id, period, value, contribution, progress_ratio, on_track, principal_paid, \
-                     interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = $1 \
+                    "SELECT id, goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, \
+                     principal_paid, interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = $1 \
                      ORDER BY period, source, id",
                 )
                 .bind(goal.as_str())
@@ -710,14 +725,18 @@ macro_rules! impl_storage {
             async fn add_progress(
                 &self,
                 entry: &$crate::domain::goal::NewProgress,
+                alerts: &[$crate::storage::PlannedAlert],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> anyhow::Result<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO goal_progress (goal_id, period, source, value, contribution, progress_ratio, \
-                     on_track, snapshot_id, note, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     on_track, snapshot_id, note, recorded_at, off_track_streak) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                      ON CONFLICT (goal_id, period, source) DO UPDATE SET value = excluded.value, \
                      contribution = excluded.contribution, progress_ratio = excluded.progress_ratio, \
-                     on_track = excluded.on_track, note = excluded.note, recorded_at = excluded.recorded_at",
+                     on_track = excluded.on_track, note = excluded.note, recorded_at = excluded.recorded_at, \
+                     off_track_streak = excluded.off_track_streak",
                 )
                 .bind(entry.goal_id.as_str())
                 .bind(entry.period.to_string())
@@ -729,8 +748,11 @@ macro_rules! impl_storage {
                 .bind(entry.snapshot_id)
                 .bind(entry.note.as_deref())
                 .bind(now)
-                .execute(&self.pool)
+                .bind(i64::from(entry.off_track_streak))
+                .execute(&mut *tx)
                 .await?;
+                Self::insert_alerts(&mut tx, alerts, now).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -739,6 +761,7 @@ macro_rules! impl_storage {
                 goal: &$crate::domain::GoalId,
                 from: $crate::domain::Period,
                 entries: &[$crate::domain::goal::NewProgress],
+                alerts: &[$crate::storage::PlannedAlert],
                 completed_at: Option<chrono::DateTime<chrono::Utc>>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> anyhow::Result<()> {
@@ -749,6 +772,7 @@ macro_rules! impl_storage {
                     .execute(&mut *tx)
                     .await?;
                 Self::insert_progress(&mut tx, entries, now).await?;
+                Self::insert_alerts(&mut tx, alerts, now).await?;
                 if let Some(at) = completed_at {
                     sqlx::query(
                         "UPDATE goals SET status = 'completed', completed_at = $1, updated_at = $2 \
@@ -798,9 +822,10 @@ macro_rules! impl_storage {
                 // many lookups by id (the filter keeps the ones asked for).
                 if goals.len() > 4 * $crate::storage::sql::KEY_CHUNK {
                     let wanted: std::collections::HashSet<&str> = goals.iter().copied().collect();
-                    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
-                        "SELECT goal_id, period, value, contribution, rn_desc, rn_asc FROM (SELECT goal_id, period, \
-                         value, contribution, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                    let rows: Vec<$crate::storage::sql::SyncRow> = sqlx::query_as(
+                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, rn_desc, \
+                         rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
+                         off_track_streak, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
                          ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
                          WHERE source = 'budget_sync') AS t WHERE rn_desc <= 3 OR rn_asc = 1 ORDER BY goal_id, period",
                     )
@@ -813,8 +838,9 @@ macro_rules! impl_storage {
                 }
                 for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT goal_id, period, value, contribution, rn_desc, rn_asc FROM (SELECT goal_id, period, \
-                         value, contribution, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, rn_desc, \
+                         rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
+                         off_track_streak, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
                          ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
                          WHERE source = 'budget_sync' AND goal_id IN (",
                     );
@@ -824,7 +850,7 @@ macro_rules! impl_storage {
                     }
                     q.push(")) AS t WHERE rn_desc <= 3 OR rn_asc = 1 ORDER BY goal_id, period");
                     let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
-                    let rows: Vec<(String, String, i64, i64, i64, i64)> =
+                    let rows: Vec<$crate::storage::sql::SyncRow> =
                         q.build_query_as().persistent(full).fetch_all(&self.pool).await?;
                     for row in rows {
                         $crate::storage::sql::add_sync_row(&mut states, row)?;
@@ -953,7 +979,7 @@ macro_rules! impl_storage {
             for chunk in entries.chunks(500) {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO goal_progress (goal_id, period, source, value, contribution, progress_ratio, on_track, \
-                     snapshot_id, note, recorded_at) ",
+                     snapshot_id, note, recorded_at, off_track_streak) ",
                 );
                 q.push_values(chunk, |mut row, e| {
                     row.push_bind(e.goal_id.as_str())
@@ -965,7 +991,8 @@ macro_rules! impl_storage {
                         .push_bind(e.on_track)
                         .push_bind(e.snapshot_id)
                         .push_bind(e.note.as_deref())
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(i64::from(e.off_track_streak));
                 });
                 // A month stored twice (two runs racing) keeps its first entry.
                 q.push(" ON CONFLICT DO NOTHING");

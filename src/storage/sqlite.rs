@@ -112,6 +112,7 @@ impl SqliteStore {
 }
 
 impl_storage!(SqliteStore, Sqlite, Backend::Sqlite, MIGRATOR);
+super::alert_sql::impl_alert_storage!(SqliteStore, Sqlite);
 
 const INSERT_LINE: &CStr = c"INSERT INTO snapshot_lines \
     (snapshot_id, line_no, kind, account, category, amount, rate, min_payment) \
@@ -258,8 +259,8 @@ fn insert_lines_raw(handle: &mut LockedSqliteHandle<'_>, ids: &[i64], lines: &[N
 }
 
 const INSERT_PROGRESS: &CStr = c"INSERT INTO goal_progress \
-    (goal_id, period, source, value, contribution, progress_ratio, on_track, snapshot_id, note, recorded_at) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING";
+    (goal_id, period, source, value, contribution, progress_ratio, on_track, snapshot_id, note, recorded_at, \
+    off_track_streak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING";
 
 fn insert_progress_raw(
     handle: &mut LockedSqliteHandle<'_>,
@@ -282,6 +283,7 @@ fn insert_progress_raw(
             e.snapshot_id.into(),
             e.note.as_deref().into(),
             recorded_at.as_str().into(),
+            i64::from(e.off_track_streak).into(),
         ])
         .with_context(|| format!("storing the progress of goal {} for {period}", e.goal_id))?;
     }
