@@ -223,16 +223,15 @@ impl EmailSettings {
                 self.from
             ));
         }
-        if !self.base_url.is_empty() && !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://"))
+        if !(self.base_url.is_empty() || self.base_url.starts_with("https://") || self.base_url.starts_with("http://"))
         {
             problems.push(format!(
                 "email.base_url: expected an http(s):// URL or \"\", found {:?}",
                 self.base_url
             ));
         }
-        if !self.list_unsubscribe.is_empty()
-            && !(self.list_unsubscribe.starts_with("mailto:") || self.list_unsubscribe.starts_with("https://"))
-        {
+        let unsubscribe = &self.list_unsubscribe;
+        if !(unsubscribe.is_empty() || unsubscribe.starts_with("mailto:") || unsubscribe.starts_with("https://")) {
             problems.push(format!(
                 "email.list_unsubscribe: expected a mailto: or https:// URL or \"\", found {:?}",
                 self.list_unsubscribe
