@@ -67,6 +67,12 @@ pub enum Command {
     /// Goal templates (emergency fund, debt-free, ...)
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// A user's alert preferences: which alerts are emailed, quiet hours, caps
+    #[command(subcommand)]
+    Prefs(PrefsCommand),
+    /// Alerts raised and their email deliveries
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Every goal of a user (or of everyone) at a glance
     Dashboard {
         #[arg(long)]
@@ -254,4 +260,57 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrefsCommand {
+    /// Show a user's preferences (the defaults until they are changed)
+    Show {
+        user: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change a user's preferences; what is not given stays as it is
+    Set {
+        user: String,
+        /// Local quiet hours, HH:MM-HH:MM (may wrap midnight), or "none"
+        #[arg(long, value_name = "HH:MM-HH:MM|none")]
+        quiet_hours: Option<String>,
+        /// Emails per local calendar day (at least 1)
+        #[arg(long, value_name = "N")]
+        max_per_day: Option<u32>,
+        /// Hours between two emails (0 = no gap)
+        #[arg(long, value_name = "H")]
+        min_gap_hours: Option<u32>,
+        /// Email this alert type too (repeatable)
+        #[arg(long = "enable", value_name = "TYPE")]
+        enable: Vec<String>,
+        /// Stop emailing this alert type; it is still recorded (repeatable)
+        #[arg(long = "disable", value_name = "TYPE")]
+        disable: Vec<String>,
+        /// Email at all
+        #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts, newest first, with where their email stands
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        /// Only alerts whose email is pending, deferred, sending, sent or failed
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many
+        #[arg(long)]
+        limit: Option<i64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Send the emails that are due now (what every --run-once does after the inbox)
+    Send,
+    /// Mark an alert read
+    Read { id: i64 },
 }

@@ -10,6 +10,9 @@
 //! - [`storage`]: the [`storage::Storage`] interface and its SQLite and PostgreSQL
 //!   implementations, with embedded migrations (`migrations/<backend>/`).
 //! - [`goals`]: keeping goals' progress in step with snapshots (backfill, sync, resync).
+//! - [`evaluate`]: the time-based alert pass (deadlines, update reminders).
+//! - [`dispatch`]: the email outbox sender (quiet hours, caps, gaps, digests,
+//!   retries), and [`email`]: rendering messages and the SMTP/file transports.
 //! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
 //!   all-or-nothing ingest, moving files to processed/failed.
 //! - [`tabular`]: reading CSV files with a header into checked records (shared
@@ -22,7 +25,9 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod dispatch;
 pub mod domain;
+pub mod evaluate;
 pub mod goals;
 pub mod inbox;
 pub mod storage;

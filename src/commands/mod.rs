@@ -2,6 +2,7 @@
 //! Exit statuses: 0 success, 1 input rejected (a failed inbox file, a bad
 //! import row), 2 operational error (configuration, database, file system).
 
+mod alerts;
 mod config_cmd;
 mod demo;
 mod goals;
@@ -65,13 +66,14 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
             print!("{}", config::EXAMPLE_TOML);
             return Ok(Exit::Ok);
         }
-        Command::Demo { dir, fixtures } => {
-            let clock = cli.now.map_or(Clock::System, Clock::Fixed);
-            return demo::run(&dir, &fixtures, clock).await;
-        }
         _ => {}
     }
     let loaded = config::load(cli.config.as_deref())?;
+    if let Command::Demo { dir, fixtures } = &command {
+        // The demo keeps its own database, inbox and clock; [email] comes
+        // from the configuration (a file transport writes into the demo folder).
+        return demo::run(dir, fixtures, loaded.settings).await;
+    }
     let env = Env {
         settings: loaded.settings,
         config_file: loaded.file,
@@ -92,6 +94,8 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Goals(cmd) => goals::run_goals(&env, cmd).await,
         Command::Progress(cmd) => goals::run_progress(&env, cmd).await,
         Command::Templates(cmd) => goals::run_templates(cmd),
+        Command::Prefs(cmd) => alerts::run_prefs(&env, cmd).await,
+        Command::Alerts(cmd) => alerts::run_alerts(&env, cmd).await,
         Command::Dashboard { user, json } => goals::run_dashboard(&env, user, json.json).await,
     }
 }

@@ -1,4 +1,5 @@
-//! `--run-once`: process the inbox once and exit.
+//! `--run-once`: process the inbox, run the time-based alert pass, send the
+//! emails that are due, and exit.
 
 use super::{Env, Exit};
 use crate::inbox::InboxRun;
@@ -29,10 +30,18 @@ async fn process<S: AlertStorage>(store: &S, env: &Env, default_tz: chrono_tz::T
     println!("{summary}");
     if summary.progress_entries > 0 || summary.goals_completed > 0 {
         println!(
-            "goals: {} progress entries, {} goals completed",
-            summary.progress_entries, summary.goals_completed
+            "goals: {} progress entries, {} goals completed, {} alerts",
+            summary.progress_entries, summary.goals_completed, summary.alerts
         );
     }
+    let now = env.clock.now();
+    let mut alerter = crate::goals::Alerter::new(&env.settings.email.base_url);
+    let pass = crate::evaluate::time_pass(store, &mut alerter, now).await?;
+    if pass.new_alerts > 0 {
+        println!("reminders and deadlines: {} new alerts", pass.new_alerts);
+    }
+    let sent = crate::email::dispatch(store, &env.settings.email, now).await?;
+    println!("{sent}");
     if summary.failed > 0 {
         eprintln!(
             "{} file(s) rejected: see the .errors.txt files in {}",
