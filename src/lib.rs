@@ -12,11 +12,15 @@
 //! - [`goals`]: keeping goals' progress in step with snapshots (backfill, sync, resync).
 //! - [`evaluate`]: the time-based alert pass (deadlines, update reminders).
 //! - [`dispatch`]: the email outbox sender (quiet hours, caps, gaps, digests,
-//!   retries), and [`email`]: rendering messages and the SMTP/file transports.
+//!   retries, exactly-once claims).
 //! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
 //!   all-or-nothing ingest, moving files to processed/failed.
 //! - [`tabular`]: reading CSV files with a header into checked records (shared
 //!   by the inbox and `users import`).
+//! - [`email`]: how alert emails look and leave: [`email::render`] builds the
+//!   multipart message from templates; [`email::transport`] hands it to an SMTP
+//!   relay (lettre: pooled, TLS, bounded by a timeout) or writes it to a folder
+//!   as an `.eml` file, and says whether a failure is worth retrying.
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
 //!   command does. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
@@ -27,6 +31,7 @@ pub mod commands;
 pub mod config;
 pub mod dispatch;
 pub mod domain;
+pub mod email;
 pub mod evaluate;
 pub mod goals;
 pub mod inbox;

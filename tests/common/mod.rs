@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod smtp;
+
 use goalkeeper::storage::{LineSource, NewLine, PgStore, SqliteStore, Storage};
 use std::sync::atomic::{AtomicU32, Ordering};
 

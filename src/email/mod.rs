@@ -1,0 +1,3 @@
+//! Email: handing formatted alerts to whoever delivers them.
+
+pub mod transport;

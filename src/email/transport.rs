@@ -1,0 +1,562 @@
+//! Sending one formatted email: to an SMTP relay through lettre, or into a
+//! folder as an `.eml` file. A failure comes back classified, so the caller
+//! knows whether to try again later:
+//!
+//! | what happened                                               | result                   |
+//! |-------------------------------------------------------------|--------------------------|
+//! | the server answered 5xx (at any step: greeting, AUTH, MAIL, RCPT, DATA) | [`SendError::Permanent`] |
+//! | the server answered 4xx                                     | [`SendError::Transient`] |
+//! | connection refused or reset, DNS failure, TLS handshake failure | [`SendError::Transient`] |
+//! | `security = "starttls"` and the server does not offer STARTTLS | [`SendError::Transient`] (nothing is sent) |
+//! | no complete answer within `smtp.timeout_seconds`            | [`SendError::Transient`] |
+//! | the file transport cannot write (disk full, permissions)    | [`SendError::Transient`] |
+//! | the message has no `Message-ID` (file transport)            | [`SendError::Permanent`] |
+//!
+//! Every reply code and text the server gave is in the error's text.
+
+use crate::config::{EmailSettings, SmtpSecurity, SmtpSettings, TransportKind, is_loopback_host};
+use anyhow::{Context, bail};
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+use lettre::transport::smtp::{AsyncSmtpTransport, AsyncSmtpTransportBuilder, PoolConfig};
+use lettre::{AsyncTransport, Message, Tokio1Executor};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// Where emails go: chosen by `email.transport`.
+#[derive(Debug)]
+pub enum Transport {
+    File(FileTransport),
+    Smtp(Box<SmtpTransport>),
+}
+
+/// What the transport did with a message that was accepted, for the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// The relay's answer to the end of the message, e.g. `250 2.0.0 Ok: queued as 4F2B`.
+    Smtp { reply: String },
+    /// The file the message was written to.
+    File { path: PathBuf },
+}
+
+impl fmt::Display for Accepted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Accepted::Smtp { reply } => write!(f, "accepted by the server: {reply}"),
+            Accepted::File { path } => write!(f, "written to {}", path.display()),
+        }
+    }
+}
+
+/// Why a message was not sent, and whether trying again later may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: the server was unreachable, slow, or answered 4xx.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Not worth retrying: the server refused this message (5xx) or it cannot be sent as it is.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Transient(_))
+    }
+
+    /// The text without the transient/permanent prefix.
+    pub fn detail(&self) -> &str {
+        match self {
+            SendError::Transient(text) | SendError::Permanent(text) => text,
+        }
+    }
+}
+
+impl Transport {
+    /// Builds the transport `email.transport` names. Reads the SMTP password
+    /// (first line of `password_file`, or `GOALKEEPER__EMAIL__SMTP__PASSWORD`);
+    /// it is never logged. Opens no connection: the first send does.
+    pub fn from_settings(email: &EmailSettings) -> anyhow::Result<Transport> {
+        match email.transport {
+            TransportKind::File => Ok(Transport::File(FileTransport::new(&email.file.dir)?)),
+            TransportKind::Smtp => Ok(Transport::Smtp(Box::new(SmtpTransport::new(&email.smtp, &email.from)?))),
+        }
+    }
+
+    /// Sends `message` to the recipients of its envelope (its To, Cc and Bcc).
+    pub async fn send(&self, message: &Message) -> Result<Accepted, SendError> {
+        match self {
+            Transport::File(file) => file.send(message).await,
+            Transport::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted()).await,
+        }
+    }
+
+    /// Says goodbye (QUIT) on pooled SMTP connections; sends after this fail
+    /// transiently. Nothing to do for the file transport.
+    pub async fn close(&self) {
+        if let Transport::Smtp(smtp) = self {
+            smtp.close().await;
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::File(file) => write!(f, "files in {}", file.dir.display()),
+            Transport::Smtp(smtp) => write!(f, "SMTP via {} ({:?})", smtp.server, smtp.security),
+        }
+    }
+}
+
+/// One `.eml` file per message in a folder, named after its Message-ID.
+#[derive(Debug)]
+pub struct FileTransport {
+    dir: PathBuf,
+}
+
+impl FileTransport {
+    pub fn new(dir: &Path) -> anyhow::Result<FileTransport> {
+        if dir.as_os_str().is_empty() {
+            bail!("email.file.dir: a folder is required for transport = \"file\"");
+        }
+        Ok(FileTransport { dir: dir.to_path_buf() })
+    }
+
+    /// Writes `{dir}/{message-id}.eml` atomically (temporary file, fsync,
+    /// rename, fsync of the folder), creating the folder if it is missing. The
+    /// same Message-ID sent again replaces the same file.
+    pub async fn send(&self, message: &Message) -> Result<Accepted, SendError> {
+        let Some(stem) = message.headers().get_raw("Message-ID").and_then(file_stem) else {
+            return Err(SendError::Permanent(
+                "the message has no usable Message-ID to name its file after".to_owned(),
+            ));
+        };
+        let path = self.dir.join(format!("{stem}.eml"));
+        let bytes = message.formatted();
+        let target = path.clone();
+        let written = tokio::task::spawn_blocking(move || write_atomically(&target, &bytes)).await;
+        match written {
+            Ok(Ok(())) => Ok(Accepted::File { path }),
+            Ok(Err(e)) => Err(SendError::Transient(format!("writing {}: {e}", path.display()))),
+            Err(e) => Err(SendError::Transient(format!("writing {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// `<20240501.abc@goalkeeper.example>` → `20240501.abc_goalkeeper.example`:
+/// only `[A-Za-z0-9._-]`, no leading dot, at most 200 characters.
+fn file_stem(message_id: &str) -> Option<String> {
+    let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(200)
+        .collect();
+    let stem = safe.trim_start_matches('.');
+    (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::Builder::new().prefix(".").suffix(".part").tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    // The rename is only durable once the folder itself is on disk.
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// SMTP through lettre: pooled connections, at most `smtp.connections` sends
+/// at once, each bounded by `smtp.timeout_seconds` from start to finish.
+pub struct SmtpTransport {
+    /// Builds a fresh pool: the first time, and after a send was abandoned.
+    builder: AsyncSmtpTransportBuilder,
+    pool: Mutex<PoolSlot>,
+    permits: tokio::sync::Semaphore,
+    timeout: Duration,
+    /// `host:port`, for messages.
+    server: String,
+    security: SmtpSecurity,
+}
+
+#[derive(Default)]
+struct PoolSlot {
+    current: Option<Generation>,
+    built: u64,
+}
+
+#[derive(Clone)]
+struct Generation {
+    number: u64,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpTransport")
+            .field("server", &self.server)
+            .field("security", &self.security)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpTransport {
+    /// Checks the settings and prepares TLS; `from` (the sender's address)
+    /// gives the name we greet the server with (EHLO).
+    pub fn new(smtp: &SmtpSettings, from: &str) -> anyhow::Result<SmtpTransport> {
+        if smtp.host.is_empty() {
+            bail!("email.smtp.host: a host name is required for transport = \"smtp\"");
+        }
+        if smtp.timeout_seconds == 0 {
+            bail!("email.smtp.timeout_seconds: expected at least 1");
+        }
+        if smtp.connections == 0 {
+            bail!("email.smtp.connections: expected at least 1");
+        }
+        let tls = match smtp.security {
+            // `Required`, never `Opportunistic`: a server (or someone in between)
+            // that does not offer STARTTLS gets neither credentials nor mail.
+            SmtpSecurity::Starttls => Tls::Required(tls_parameters(&smtp.host)?),
+            SmtpSecurity::Tls => Tls::Wrapper(tls_parameters(&smtp.host)?),
+            SmtpSecurity::None => {
+                if !is_loopback_host(&smtp.host) {
+                    bail!(
+                        "email.smtp.security: \"none\" is only allowed for localhost, not {:?}; use starttls or tls",
+                        smtp.host
+                    );
+                }
+                Tls::None
+            }
+        };
+        let sender: Mailbox = from
+            .parse()
+            .with_context(|| format!("email.from: {from:?} is not an email address"))?;
+        let timeout = Duration::from_secs(smtp.timeout_seconds);
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+            .port(smtp.port)
+            .tls(tls)
+            .timeout(Some(timeout))
+            .hello_name(ClientId::Domain(sender.email.domain().to_owned()))
+            .pool_config(PoolConfig::new().max_size(smtp.connections));
+        if let Some(credentials) = credentials(smtp)? {
+            builder = builder.credentials(credentials);
+        }
+        Ok(SmtpTransport {
+            builder,
+            pool: Mutex::new(PoolSlot::default()),
+            permits: tokio::sync::Semaphore::new(usize::try_from(smtp.connections).unwrap_or(usize::MAX)),
+            timeout,
+            server: format!("{}:{}", smtp.host, smtp.port),
+            security: smtp.security,
+        })
+    }
+
+    /// Sends already formatted bytes to the envelope's recipients.
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<Accepted, SendError> {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err(SendError::Transient(format!(
+                "{}: the transport is closed",
+                self.server
+            )));
+        };
+        let generation = self.current_pool();
+        // lettre bounds only the TCP connect by its timeout; a server that
+        // accepts and then says nothing is bounded here.
+        match tokio::time::timeout(self.timeout, generation.transport.send_raw(envelope, message)).await {
+            Ok(Ok(response)) => Ok(Accepted::Smtp {
+                reply: describe_response(&response),
+            }),
+            Ok(Err(e)) => Err(self.classify(&e)),
+            Err(_elapsed) => {
+                self.discard_pool(generation.number);
+                Err(SendError::Transient(format!(
+                    "{}: timed out after {}s waiting for the server",
+                    self.server,
+                    self.timeout.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// Closes the pooled connections (QUIT) and refuses further sends.
+    pub async fn close(&self) {
+        self.permits.close();
+        let current = self.lock_pool().current.take();
+        if let Some(generation) = current {
+            generation.transport.shutdown().await;
+        }
+    }
+
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, PoolSlot> {
+        // The slot is always consistent (a plain swap), so a panic elsewhere cannot poison its meaning.
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pool, built on first use (building one needs a Tokio runtime: lettre
+    /// starts its idle-connection sweeper then).
+    fn current_pool(&self) -> Generation {
+        let mut slot = self.lock_pool();
+        if let Some(generation) = &slot.current {
+            return generation.clone();
+        }
+        slot.built += 1;
+        let generation = Generation {
+            number: slot.built,
+            transport: self.builder.clone().build(),
+        };
+        slot.current = Some(generation.clone());
+        generation
+    }
+
+    /// Forgets a pool after a send on it was abandoned half-way: the connection
+    /// it used may still owe a reply, and lettre would otherwise park it for
+    /// reuse and read that stale reply as the answer to the next command. The
+    /// next send builds a fresh pool; the old one closes its connections once
+    /// the sends still using it finish.
+    fn discard_pool(&self, number: u64) {
+        let mut slot = self.lock_pool();
+        if slot.current.as_ref().is_some_and(|g| g.number == number) {
+            slot.current = None;
+        }
+    }
+
+    fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
+        let server = &self.server;
+        if let Some(code) = e.status() {
+            let text = std::error::Error::source(e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let detail = format!("{server} answered {code} {text}").trim_end().to_owned();
+            return if e.is_permanent() {
+                SendError::Permanent(detail)
+            } else {
+                SendError::Transient(detail)
+            };
+        }
+        let text = error_chain(e);
+        if e.is_client() && text.contains("STARTTLS is not supported") {
+            return SendError::Transient(format!(
+                "{server} does not offer STARTTLS, which security = \"starttls\" requires; nothing was sent"
+            ));
+        }
+        SendError::Transient(format!("{server}: {text}"))
+    }
+}
+
+impl Drop for SmtpTransport {
+    fn drop(&mut self) {
+        // Dropping lettre's pool spawns a task to close its connections, which
+        // panics outside a Tokio runtime. Outside one the process is ending:
+        // let the operating system close the sockets instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            let slot = self.pool.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if let Some(generation) = slot.current.take() {
+                std::mem::forget(generation);
+            }
+        }
+    }
+}
+
+fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
+    TlsParameters::new(host.to_owned()).with_context(|| format!("preparing TLS for {host:?}"))
+}
+
+/// The password: the first line of `password_file` (trimmed), else
+/// `GOALKEEPER__EMAIL__SMTP__PASSWORD`. Both or neither of user and password.
+fn credentials(smtp: &SmtpSettings) -> anyhow::Result<Option<Credentials>> {
+    let password = if smtp.password_file.as_os_str().is_empty() {
+        smtp.password.clone().filter(|p| !p.is_empty())
+    } else {
+        let path = &smtp.password_file;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("email.smtp.password_file: cannot read {}", path.display()))?;
+        let first = text.lines().next().unwrap_or_default().trim();
+        if first.is_empty() {
+            bail!(
+                "email.smtp.password_file: the first line of {} is empty",
+                path.display()
+            );
+        }
+        Some(first.to_owned())
+    };
+    match (smtp.username.is_empty(), password) {
+        (true, None) => Ok(None),
+        (true, Some(_)) => bail!("email.smtp.username: a password is configured but the user name is empty"),
+        (false, None) => bail!(
+            "email.smtp.username is set but there is no password: set email.smtp.password_file \
+             or GOALKEEPER__EMAIL__SMTP__PASSWORD"
+        ),
+        (false, Some(password)) => Ok(Some(Credentials::new(smtp.username.clone(), password))),
+    }
+}
+
+fn describe_response(response: &Response) -> String {
+    let text: Vec<&str> = response.message().collect();
+    format!("{} {}", response.code(), text.join(" ")).trim_end().to_owned()
+}
+
+/// The error and its causes, each once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp_settings() -> SmtpSettings {
+        SmtpSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 2525,
+            security: SmtpSecurity::None,
+            username: String::new(),
+            password_file: PathBuf::new(),
+            password: None,
+            timeout_seconds: 1,
+            connections: 2,
+        }
+    }
+
+    #[test]
+    fn message_ids_become_file_names_of_safe_characters_only() {
+        assert_eq!(
+            file_stem("<20240501.a-b_c@goalkeeper.example>").as_deref(),
+            Some("20240501.a-b_c_goalkeeper.example")
+        );
+        assert_eq!(file_stem("<../../etc/passwd>").as_deref(), Some("_.._etc_passwd"));
+        assert_eq!(file_stem("<x y/z\\w>").as_deref(), Some("x_y_z_w"));
+        assert_eq!(file_stem("<>"), None);
+        assert_eq!(file_stem("<...>"), None);
+        assert_eq!(
+            file_stem(&format!("<{}@x>", "a".repeat(300))).map(|s| s.len()),
+            Some(200)
+        );
+    }
+
+    #[test]
+    fn the_password_is_the_first_line_of_the_password_file_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "  s3cret \r\nsecond line\n").unwrap();
+        let mut smtp = smtp_settings();
+        smtp.username = "goalkeeper".to_owned();
+        smtp.password_file = file;
+        smtp.password = Some("from the environment, ignored".to_owned());
+        assert_eq!(
+            credentials(&smtp).unwrap(),
+            Some(Credentials::new("goalkeeper".to_owned(), "s3cret".to_owned()))
+        );
+    }
+
+    #[test]
+    fn without_a_password_file_the_password_comes_from_the_environment_setting() {
+        let mut smtp = smtp_settings();
+        smtp.username = "goalkeeper".to_owned();
+        smtp.password = Some("env-secret".to_owned());
+        assert_eq!(
+            credentials(&smtp).unwrap(),
+            Some(Credentials::new("goalkeeper".to_owned(), "env-secret".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_user_without_a_password_or_a_password_without_a_user_is_refused() {
+        let mut smtp = smtp_settings();
+        smtp.username = "goalkeeper".to_owned();
+        let error = credentials(&smtp).unwrap_err().to_string();
+        assert!(error.contains("no password"), "{error}");
+
+        let mut smtp = smtp_settings();
+        smtp.password = Some("secret".to_owned());
+        let error = credentials(&smtp).unwrap_err().to_string();
+        assert!(error.contains("user name is empty"), "{error}");
+        assert!(!error.contains("secret"), "the password leaked into {error}");
+
+        assert_eq!(credentials(&smtp_settings()).unwrap(), None);
+    }
+
+    #[test]
+    fn an_empty_first_line_in_the_password_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "\nsecret on the second line\n").unwrap();
+        let mut smtp = smtp_settings();
+        smtp.username = "goalkeeper".to_owned();
+        smtp.password_file = file;
+        let error = credentials(&smtp).unwrap_err().to_string();
+        assert!(error.contains("first line"), "{error}");
+        assert!(!error.contains("secret"), "the password leaked into {error}");
+    }
+
+    #[test]
+    fn plain_text_smtp_is_refused_for_a_host_that_is_not_loopback() {
+        let mut smtp = smtp_settings();
+        smtp.host = "mail.example.org".to_owned();
+        let error = SmtpTransport::new(&smtp, "goals@example.org").unwrap_err().to_string();
+        assert!(error.contains("only allowed for localhost"), "{error}");
+
+        smtp.host = "localhost".to_owned();
+        assert!(SmtpTransport::new(&smtp, "goals@example.org").is_ok());
+        smtp.host = "[::1]".to_owned();
+        assert!(SmtpTransport::new(&smtp, "goals@example.org").is_ok());
+    }
+
+    #[test]
+    fn the_smtp_transport_outlives_the_runtime_it_sent_from() {
+        // A port nothing listens on: the send fails, but the pool exists.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut smtp = smtp_settings();
+        smtp.port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let transport = SmtpTransport::new(&smtp, "goalkeeper <goals@example.org>").unwrap();
+        assert!(format!("{transport:?}").contains(&format!("127.0.0.1:{}", smtp.port)));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let message = Message::builder()
+            .from("goals@example.org".parse().unwrap())
+            .to("alice@example.org".parse().unwrap())
+            .subject("x")
+            .body(String::from("x"))
+            .unwrap();
+        let result = runtime.block_on(transport.send(message.envelope(), &message.formatted()));
+        assert!(matches!(result, Err(SendError::Transient(_))), "{result:?}");
+        drop(runtime);
+        drop(transport); // must not panic: lettre's pool would spawn on a runtime that is gone
+    }
+
+    #[test]
+    fn send_errors_say_whether_to_retry() {
+        let transient = SendError::Transient("x:25 answered 451 try later".to_owned());
+        assert!(transient.is_transient());
+        assert_eq!(transient.detail(), "x:25 answered 451 try later");
+        assert_eq!(transient.to_string(), "temporary failure: x:25 answered 451 try later");
+        assert!(!SendError::Permanent("550".to_owned()).is_transient());
+    }
+}
