@@ -283,10 +283,13 @@ impl<M: Mailer> Dispatcher<M> {
         let address = address
             .parse::<lettre::Address>()
             .map_err(|e| format!("user {}'s email address {address:?} is invalid: {e}", first.user_id))?;
+        // The email is named after its first delivery: the same group (kept
+        // together by its stored Message-ID) gives the same name on every attempt.
+        let leader = group.iter().copied().min().unwrap_or(first.id);
         let message_id = first
             .message_id
             .clone()
-            .unwrap_or_else(|| render::message_id(group.iter().copied().min().unwrap_or(first.id), &self.sender.from));
+            .unwrap_or_else(|| render::message_id(leader, &self.sender.from));
         let mut items = Vec::with_capacity(members.len());
         let mut ordered = members.clone();
         ordered.sort_by_key(|d| (d.priority, d.alert_created_at, d.id));
@@ -301,7 +304,7 @@ impl<M: Mailer> Dispatcher<M> {
             });
         }
         let outgoing = Outgoing {
-            message_id: message_id.clone(),
+            delivery_id: leader,
             now,
             to: Recipient {
                 name: first.display_name.clone(),
