@@ -296,7 +296,10 @@ impl<M: Mailer> Dispatcher<M> {
         for d in ordered {
             let card: Option<GoalCard> = d.card.as_deref().and_then(|c| serde_json::from_str(c).ok());
             items.push(Item {
-                alert_type: d.alert_type.parse::<AlertType>().map_err(|e| format!("delivery {}: {e}", d.id))?,
+                alert_type: d
+                    .alert_type
+                    .parse::<AlertType>()
+                    .map_err(|e| format!("delivery {}: {e}", d.id))?,
                 title: d.title.clone(),
                 message: d.message.clone(),
                 action_url: d.action_url.clone(),
@@ -304,7 +307,7 @@ impl<M: Mailer> Dispatcher<M> {
             });
         }
         let outgoing = Outgoing {
-            delivery_id: leader,
+            message_id: message_id.clone(),
             now,
             to: Recipient {
                 name: first.display_name.clone(),

@@ -64,7 +64,11 @@ pub async fn time_pass<S: AlertStorage>(
         summary.candidates += 1;
         let history = store.progress_history(&goal.id).await?;
         let from = history.last().map_or(Period::MIN, |e| e.period);
-        let latest = store.user_snapshots(&goal.user_id, from).await?.pop().map(|(_, _, s)| s);
+        let latest = store
+            .user_snapshots(&goal.user_id, from)
+            .await?
+            .pop()
+            .map(|(_, _, s)| s);
         let live = live_summary(goal, &history, latest.as_ref(), today);
         let period = Period::of_date(today).unwrap_or(Period::MIN);
         let evaluation = Evaluation::from_summary(period, Money::ZERO, &live);
@@ -96,8 +100,8 @@ pub async fn time_pass<S: AlertStorage>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::goal::{GoalId, GoalType, TrackingFrequency};
     use crate::domain::UserId;
+    use crate::domain::goal::{GoalId, GoalType, TrackingFrequency};
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

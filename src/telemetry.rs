@@ -3,8 +3,10 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `default`: the filter when `RUST_LOG` is not set (`info`; the demo, which
+/// prints its own story, uses `warn`).
+pub fn init(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // A second init (tests calling dispatch twice) is harmless: keep the first.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -14,7 +14,7 @@ fn the_sample_inbox_is_stored_with_its_correction_and_duplicate_recognised() {
     sb.copy_sample_inbox();
     let out = sb.run_ok(&["--run-once"], 0);
     assert_eq!(
-        out.stdout.trim(),
+        out.stdout.lines().next().unwrap_or_default(),
         "inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 0 failed"
     );
     assert!(names_in(&sb.inbox()).iter().all(|n| n == "processed" || n == "failed"));
@@ -166,7 +166,7 @@ fn a_failed_file_is_all_or_nothing_and_the_good_ones_still_go_through() {
     sb.drop_file("3-good.csv", format!("{HEADER}chen,2025-01,income,,salary,1,,\n"));
     let out = sb.run_ok(&["--run-once"], 1);
     assert_eq!(
-        out.stdout.trim(),
+        out.stdout.lines().next().unwrap_or_default(),
         "inbox: 2 files processed, 2 snapshots stored, 0 corrections, 0 duplicates, 1 failed"
     );
     assert!(out.stderr.contains("1 file(s) rejected"), "{}", out.stderr);
@@ -430,7 +430,7 @@ fn the_inbox_runs_on_postgresql_too() {
     sb.copy_sample_inbox();
     let out = sb.run_ok(&["--run-once"], 0);
     assert_eq!(
-        out.stdout.trim(),
+        out.stdout.lines().next().unwrap_or_default(),
         "inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 0 failed"
     );
     let show = sb.run_ok(&["snapshots", "show", "ben", "2025-06", "--json"], 0);
@@ -445,30 +445,43 @@ fn the_demo_tells_the_whole_story_and_can_run_again() {
     let args = ["demo", "--dir", "demo", "--fixtures", fixtures.to_str().unwrap()];
     for _ in 0..2 {
         let out = sb.run_ok(&args, 0);
-        assert!(
-            out.stdout
-                .contains("inbox: 14 files processed, 53 snapshots stored, 1 corrections, 1 duplicates, 1 failed"),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains("ben's June 2025 is version 2 of 2"),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains("line 5, column 6 (amount): found \"1,234.50\""),
-            "{}",
-            out.stdout
-        );
-        // The sample goals, backfilled and judged as of the day after the data ends.
-        assert!(out.stdout.contains("as of 2026-02-01"), "{}", out.stdout);
-        assert!(out.stdout.contains("imported 9 goals"), "{}", out.stdout);
+        let said = |text: &str| assert!(out.stdout.contains(text), "missing {text:?} in:\n{}", out.stdout);
+        said("Registered 4 users");
+        said("imported 9 goals");
+        // Month by month: the duplicate, the correction and the broken file.
+        said("1 duplicate skipped");
+        said("1 correction");
+        said("1 file rejected");
+        said("line 5, column 6 (amount): found \"1,234.50\"");
+        // The dashboard as of the morning after the last month's file.
+        said("as of 2026-02-02");
         assert!(
             out.stdout.contains("Credit card paid off") && out.stdout.contains("done"),
             "{}",
             out.stdout
         );
+        // Emails for real: a milestone, falling behind, a completion.
+        let outbox = sb.path("demo/outbox");
+        let emails: Vec<String> = names_in(&outbox)
+            .iter()
+            .map(|n| fs::read_to_string(outbox.join(n)).unwrap())
+            .collect();
+        assert!(emails.len() >= 10, "{} emails", emails.len());
+        let subjects: Vec<&str> = emails
+            .iter()
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("Subject: ")))
+            .collect();
+        for wanted in ["Halfway there:", "Falling behind:", "Goal achieved: Credit card paid off"] {
+            assert!(
+                subjects.iter().any(|s| s.contains(wanted)) || emails.iter().any(|e| e.contains(wanted)),
+                "no email says {wanted:?}: {subjects:?}"
+            );
+        }
+        for e in &emails {
+            assert!(e.contains("Content-Type: multipart/alternative"), "{e}");
+            assert!(e.contains("Message-ID: <goalkeeper.delivery."), "{e}");
+        }
+        said("emails are in");
     }
     // The demo keeps to its folder: the configured database was never created.
     assert!(!sb.path("gk.db").exists());

@@ -56,7 +56,11 @@ async fn prefs<S: AlertStorage>(store: &S, env: &Env, cmd: PrefsCommand) -> anyh
             let Some(user) = known_user(store, &user).await? else {
                 return Ok(Exit::Rejected);
             };
-            let prefs = store.preferences(&[user.as_str()]).await?.remove(user.as_str()).unwrap_or_default();
+            let prefs = store
+                .preferences(&[user.as_str()])
+                .await?
+                .remove(user.as_str())
+                .unwrap_or_default();
             if as_json.json {
                 json(&serde_json::json!({ "user_id": user.as_str(), "preferences": prefs }))?;
             } else {
@@ -110,7 +114,8 @@ async fn prefs<S: AlertStorage>(store: &S, env: &Env, cmd: PrefsCommand) -> anyh
                 },
             };
             if max_per_day == Some(0) {
-                problems.push("--max-per-day: found 0; expected at least 1 (emails are held, never dropped)".to_owned());
+                problems
+                    .push("--max-per-day: found 0; expected at least 1 (emails are held, never dropped)".to_owned());
             }
             if let Some(t) = enable.iter().find(|t| disable.contains(t)) {
                 problems.push(format!("{t} is both enabled and disabled"));
@@ -121,7 +126,11 @@ async fn prefs<S: AlertStorage>(store: &S, env: &Env, cmd: PrefsCommand) -> anyh
                 }
                 return Ok(Exit::Rejected);
             }
-            let mut prefs = store.preferences(&[user.as_str()]).await?.remove(user.as_str()).unwrap_or_default();
+            let mut prefs = store
+                .preferences(&[user.as_str()])
+                .await?
+                .remove(user.as_str())
+                .unwrap_or_default();
             if let Some(q) = quiet {
                 prefs.quiet_hours = q;
             }
@@ -186,7 +195,10 @@ async fn alerts<S: AlertStorage>(store: &S, env: &Env, cmd: AlertsCommand) -> an
                         Some(d) => (
                             d.status.to_string(),
                             d.sent_at.unwrap_or(d.due_at).format("%Y-%m-%d %H:%M").to_string(),
-                            d.last_error.clone().or_else(|| d.hold_reason.clone()).unwrap_or_default(),
+                            d.last_error
+                                .clone()
+                                .or_else(|| d.hold_reason.clone())
+                                .unwrap_or_default(),
                         ),
                     };
                     vec![
@@ -206,7 +218,9 @@ async fn alerts<S: AlertStorage>(store: &S, env: &Env, cmd: AlertsCommand) -> an
             print!(
                 "{}",
                 table(
-                    &["id", "raised", "user", "goal", "type", "title", "email", "at (UTC)", "note", ""],
+                    &[
+                        "id", "raised", "user", "goal", "type", "title", "email", "at (UTC)", "note", ""
+                    ],
                     &cells
                 )
             );

@@ -98,7 +98,10 @@ pub async fn run(dir: &Path, fixtures: &Path, mut settings: Settings) -> anyhow:
     let Some(first) = months.keys().next().copied() else {
         bail!("no snapshots-YYYY-MM*.csv files in {}", sample_inbox.display());
     };
-    let start = first.first_day().and_hms_opt(9, 0, 0).map_or(Utc::now(), |t| t.and_utc());
+    let start = first
+        .first_day()
+        .and_hms_opt(9, 0, 0)
+        .map_or(Utc::now(), |t| t.and_utc());
 
     let store = SqliteStore::connect(&url).await?;
     store.migrate().await?;
@@ -215,13 +218,20 @@ fn notes(summary: &crate::inbox::InboxSummary) -> String {
     if summary.failed > 0 {
         notes.push(format!("{} file rejected", summary.failed));
     }
-    if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", notes.join(", "))
+    }
 }
 
 /// Deliveries still waiting (deferred or pending).
 async fn held_count<S: AlertStorage>(store: &S) -> anyhow::Result<usize> {
     let mut n = 0;
-    for status in [crate::storage::DeliveryStatus::Deferred, crate::storage::DeliveryStatus::Pending] {
+    for status in [
+        crate::storage::DeliveryStatus::Deferred,
+        crate::storage::DeliveryStatus::Pending,
+    ] {
         n += store
             .list_alerts(AlertFilter {
                 status: Some(status),
@@ -240,7 +250,10 @@ async fn show_emails<S: AlertStorage>(store: &S, env: &Env, now: DateTime<Utc>) 
     for a in &all {
         let e = by_type.entry(a.alert_type.as_str()).or_default();
         e.0 += 1;
-        if a.delivery.as_ref().is_some_and(|d| d.status == crate::storage::DeliveryStatus::Sent) {
+        if a.delivery
+            .as_ref()
+            .is_some_and(|d| d.status == crate::storage::DeliveryStatus::Sent)
+        {
             e.1 += 1;
         }
     }

@@ -33,7 +33,8 @@ pub struct Env {
 
 /// Runs the command line and returns the process exit status.
 pub fn dispatch(cli: Cli) -> ExitCode {
-    crate::telemetry::init();
+    let quiet = matches!(cli.command, Some(Command::Demo { .. }));
+    crate::telemetry::init(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -61,12 +62,9 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
             anyhow::bail!("no command given: use --run-once or one of the commands above");
         }
     };
-    match command {
-        Command::DefaultConfig => {
-            print!("{}", config::EXAMPLE_TOML);
-            return Ok(Exit::Ok);
-        }
-        _ => {}
+    if let Command::DefaultConfig = command {
+        print!("{}", config::EXAMPLE_TOML);
+        return Ok(Exit::Ok);
     }
     let loaded = config::load(cli.config.as_deref())?;
     if let Command::Demo { dir, fixtures } = &command {
