@@ -471,7 +471,11 @@ fn the_demo_tells_the_whole_story_and_can_run_again() {
             .iter()
             .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("Subject: ")))
             .collect();
-        for wanted in ["Halfway there:", "Falling behind:", "Goal achieved: Credit card paid off"] {
+        for wanted in [
+            "Halfway there:",
+            "Falling behind:",
+            "Goal achieved: Credit card paid off",
+        ] {
             assert!(
                 subjects.iter().any(|s| s.contains(wanted)) || emails.iter().any(|e| e.contains(wanted)),
                 "no email says {wanted:?}: {subjects:?}"

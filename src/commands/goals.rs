@@ -835,11 +835,19 @@ async fn record<S: AlertStorage>(
     // this one replaces; the alerts compare with the entry before it.
     let before = history.iter().rev().find(|e| e.period < period);
     let previous = before.map(|e| e.value);
-    let previous_standing = before.map(|e| Standing {
-        progress: e.progress,
-        on_track: e.on_track,
-        off_track_streak: e.off_track_streak,
-    });
+    // A custom goal is measured by manual entries only: before its first
+    // one it stood at nothing, so a first entry crosses milestones.
+    let previous_standing = before
+        .map(|e| Standing {
+            progress: e.progress,
+            on_track: e.on_track,
+            off_track_streak: e.off_track_streak,
+        })
+        .or((goal.goal_type == GoalType::Custom).then(|| Standing {
+            progress: 0.0,
+            on_track: true,
+            off_track_streak: 0,
+        }));
     let contribution = previous.map_or(Money::ZERO, |p| value.checked_sub(p).unwrap_or(Money::ZERO));
     history.retain(|e| e.period <= period && !(e.period == period && e.source == ProgressSource::Manual));
     history.push(ProgressEntry {
