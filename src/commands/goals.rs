@@ -843,7 +843,7 @@ async fn record<S: AlertStorage>(
             on_track: e.on_track,
             off_track_streak: e.off_track_streak,
         })
-        .or((goal.goal_type == GoalType::Custom).then(|| Standing {
+        .or((goal.goal_type == GoalType::Custom).then_some(Standing {
             progress: 0.0,
             on_track: true,
             off_track_streak: 0,
