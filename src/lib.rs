@@ -15,6 +15,8 @@
 //!   retries, exactly-once claims).
 //! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
 //!   all-or-nothing ingest, moving files to processed/failed.
+//! - [`schedule`]: cron expressions read in an IANA zone, fired at the right instants across
+//!   daylight-saving changes, and driven through tokio-cron-scheduler as re-armed one-shot jobs.
 //! - [`tabular`]: reading CSV files with a header into checked records (shared
 //!   by the inbox and `users import`).
 //! - [`email`]: how alert emails look and leave: [`email::render`] builds the
@@ -35,6 +37,7 @@ pub mod email;
 pub mod evaluate;
 pub mod goals;
 pub mod inbox;
+pub mod schedule;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;
