@@ -430,3 +430,56 @@ fn an_alert_can_be_marked_read() {
     assert_eq!(alerts[0]["read_at"], "2026-03-10T11:00:00Z");
     at(&sb, MARCH_NOON, &["alerts", "read", "999999"], 1, &[]);
 }
+
+/// (goal, type, occurrence) of every alert, sorted.
+fn alert_keys(sb: &Sandbox) -> Vec<(String, String, String)> {
+    let mut keys: Vec<(String, String, String)> = alerts_json(sb, &[])
+        .iter()
+        .map(|a| {
+            (
+                a["goal_id"].as_str().unwrap().to_owned(),
+                a["type"].as_str().unwrap().to_owned(),
+                a["occurrence"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The sample goals, then the sample inbox in one run.
+fn sample_year(sb: &Sandbox) {
+    sb.register_sample_users();
+    let goals = common::repo_path("fixtures/goals.csv");
+    at(
+        sb,
+        "2025-01-01T09:00:00Z",
+        &["goals", "import", goals.to_str().unwrap()],
+        0,
+        &[],
+    );
+    sb.copy_sample_inbox();
+    at(sb, "2026-02-02T09:00:00Z", &["--run-once"], 0, &[]);
+}
+
+#[test]
+fn postgresql_raises_exactly_the_alerts_sqlite_raises_and_stores_each_once() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let lite = Sandbox::new();
+    sample_year(&lite);
+    let expected = alert_keys(&lite);
+    assert!(expected.len() > 5, "{expected:?}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let schema = rt.block_on(common::PgSchema::create(&url));
+    let pg = Sandbox::with_database(&schema.url);
+    sample_year(&pg);
+    assert_eq!(alert_keys(&pg), expected);
+    // The same files again (as duplicates) and the same pass: nothing new.
+    pg.copy_sample_inbox();
+    at(&pg, "2026-02-02T09:00:00Z", &["--run-once"], 0, &[]);
+    assert_eq!(alert_keys(&pg), expected);
+    rt.block_on(schema.drop());
+}
