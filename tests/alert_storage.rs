@@ -13,7 +13,7 @@ use goalkeeper::domain::card::GoalCard;
 use goalkeeper::domain::delivery::QuietHours;
 use goalkeeper::domain::preferences::Preferences;
 use goalkeeper::domain::{Email, Goal, GoalId, GoalType, Money, User, UserId};
-use goalkeeper::storage::{AlertFilter, AlertStorage, DeliveryStatus, Outcome, PlannedAlert, Storage};
+use goalkeeper::storage::{AlertFilter, AlertStorage, DeliveryStatus, Outcome, PlannedAlert};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, 11, 0, 0).unwrap()
@@ -74,11 +74,13 @@ async fn preferences_are_the_defaults_until_set_and_read_back_as_set<S: AlertSto
     setup(&store).await;
     let got = store.preferences(&["ana"]).await.unwrap();
     assert_eq!(got["ana"], Preferences::default());
-    let mut prefs = Preferences::default();
-    prefs.quiet_hours = QuietHours::parse("23:30-06:15").unwrap();
-    prefs.max_per_day = 2;
-    prefs.min_gap_hours = 0;
-    prefs.email_enabled = false;
+    let mut prefs = Preferences {
+        quiet_hours: QuietHours::parse("23:30-06:15").unwrap(),
+        max_per_day: 2,
+        min_gap_hours: 0,
+        email_enabled: false,
+        ..Preferences::default()
+    };
     prefs.enabled.insert(AlertType::Milestone25);
     prefs.enabled.remove(&AlertType::UpdateReminder);
     store
