@@ -265,6 +265,20 @@ async fn show_emails<S: AlertStorage>(store: &S, env: &Env, now: DateTime<Utc>) 
     for (t, (raised, sent)) in &by_type {
         println!("   {t:<22} {raised:>3} raised, {sent:>3} emailed");
     }
+    if env.settings.email.transport == TransportKind::Smtp {
+        let emails: std::collections::BTreeSet<&str> = all
+            .iter()
+            .filter_map(|a| a.delivery.as_ref())
+            .filter(|d| d.status == crate::storage::DeliveryStatus::Sent)
+            .filter_map(|d| d.message_id.as_deref())
+            .collect();
+        println!(
+            "\n   {} emails were accepted by the SMTP server at {}:{}.",
+            emails.len(),
+            env.settings.email.smtp.host,
+            env.settings.email.smtp.port
+        );
+    }
     if env.settings.email.transport == TransportKind::File {
         let dir = &env.settings.email.file.dir;
         let mut files: Vec<PathBuf> = fs::read_dir(dir)
