@@ -16,14 +16,13 @@
 
 use crate::config::{EmailSettings, SmtpSecurity, SmtpSettings, TransportKind, is_loopback_host};
 use anyhow::{Context, bail};
+use lettre::Message;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
-use lettre::transport::smtp::{AsyncSmtpTransport, AsyncSmtpTransportBuilder, PoolConfig};
-use lettre::{AsyncTransport, Message, Tokio1Executor};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -181,29 +180,30 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// SMTP through lettre: pooled connections, at most `smtp.connections` sends
-/// at once, each bounded by `smtp.timeout_seconds` from start to finish.
+/// SMTP through lettre's connection (lettre speaks the protocol: EHLO,
+/// STARTTLS, AUTH, MAIL, RCPT, DATA), over sockets opened here with
+/// `TCP_NODELAY`, kept in a small pool: at most `smtp.connections` sends at
+/// once, each bounded by `smtp.timeout_seconds` from start to finish.
+///
+/// Why not lettre's own pool: its sockets keep Nagle's algorithm on, and the
+/// message's final `.` line then waits for the server's delayed ACK, about
+/// 40 ms per email on Linux (measured: 89 emails/s over 4 connections
+/// against a local sink, against 3,400/s for postfix's smtp-source). Here a
+/// connection goes back to the pool only after a successful send: after any
+/// error or a timeout lettre has aborted it (or the future holding it was
+/// dropped), so a half-finished conversation is never reused.
 pub struct SmtpTransport {
-    /// Builds a fresh pool: the first time, and after a send was abandoned.
-    builder: AsyncSmtpTransportBuilder,
-    pool: Mutex<PoolSlot>,
+    host: String,
+    port: u16,
+    security: SmtpSecurity,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
     permits: tokio::sync::Semaphore,
     timeout: Duration,
     /// `host:port`, for messages.
     server: String,
-    security: SmtpSecurity,
-}
-
-#[derive(Default)]
-struct PoolSlot {
-    current: Option<Generation>,
-    built: u64,
-}
-
-#[derive(Clone)]
-struct Generation {
-    number: u64,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
 }
 
 impl fmt::Debug for SmtpTransport {
@@ -214,6 +214,12 @@ impl fmt::Debug for SmtpTransport {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// A failure before or during a conversation.
+enum Failure {
+    Smtp(lettre::transport::smtp::Error),
+    Io(String),
 }
 
 impl SmtpTransport {
@@ -230,10 +236,7 @@ impl SmtpTransport {
             bail!("email.smtp.connections: expected at least 1");
         }
         let tls = match smtp.security {
-            // `Required`, never `Opportunistic`: a server (or someone in between)
-            // that does not offer STARTTLS gets neither credentials nor mail.
-            SmtpSecurity::Starttls => Tls::Required(tls_parameters(&smtp.host)?),
-            SmtpSecurity::Tls => Tls::Wrapper(tls_parameters(&smtp.host)?),
+            SmtpSecurity::Starttls | SmtpSecurity::Tls => Some(tls_parameters(&smtp.host)?),
             SmtpSecurity::None => {
                 if !is_loopback_host(&smtp.host) {
                     bail!(
@@ -241,29 +244,23 @@ impl SmtpTransport {
                         smtp.host
                     );
                 }
-                Tls::None
+                None
             }
         };
         let sender: Mailbox = from
             .parse()
             .with_context(|| format!("email.from: {from:?} is not an email address"))?;
-        let timeout = Duration::from_secs(smtp.timeout_seconds);
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
-            .port(smtp.port)
-            .tls(tls)
-            .timeout(Some(timeout))
-            .hello_name(ClientId::Domain(sender.email.domain().to_owned()))
-            .pool_config(PoolConfig::new().max_size(smtp.connections));
-        if let Some(credentials) = credentials(smtp)? {
-            builder = builder.credentials(credentials);
-        }
         Ok(SmtpTransport {
-            builder,
-            pool: Mutex::new(PoolSlot::default()),
-            permits: tokio::sync::Semaphore::new(usize::try_from(smtp.connections).unwrap_or(usize::MAX)),
-            timeout,
-            server: format!("{}:{}", smtp.host, smtp.port),
+            host: smtp.host.clone(),
+            port: smtp.port,
             security: smtp.security,
+            tls,
+            hello: ClientId::Domain(sender.email.domain().to_owned()),
+            credentials: credentials(smtp)?,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(usize::try_from(smtp.connections).unwrap_or(usize::MAX)),
+            timeout: Duration::from_secs(smtp.timeout_seconds),
+            server: format!("{}:{}", smtp.host, smtp.port),
         })
     }
 
@@ -275,65 +272,103 @@ impl SmtpTransport {
                 self.server
             )));
         };
-        let generation = self.current_pool();
-        // lettre bounds only the TCP connect by its timeout; a server that
-        // accepts and then says nothing is bounded here.
-        match tokio::time::timeout(self.timeout, generation.transport.send_raw(envelope, message)).await {
+        // The whole conversation is bounded here: a server that accepts and
+        // then says nothing cannot hold us. Dropping the future drops its
+        // connection, so it never returns to the pool.
+        match tokio::time::timeout(self.timeout, self.converse(envelope, message)).await {
             Ok(Ok(response)) => Ok(Accepted::Smtp {
                 reply: describe_response(&response),
             }),
-            Ok(Err(e)) => Err(self.classify(&e)),
-            Err(_elapsed) => {
-                self.discard_pool(generation.number);
-                Err(SendError::Transient(format!(
-                    "{}: timed out after {}s waiting for the server",
-                    self.server,
-                    self.timeout.as_secs()
-                )))
+            Ok(Err(Failure::Smtp(e))) => Err(self.classify(&e)),
+            Ok(Err(Failure::Io(e))) => Err(SendError::Transient(format!("{}: {e}", self.server))),
+            Err(_elapsed) => Err(SendError::Transient(format!(
+                "{}: timed out after {}s waiting for the server",
+                self.server,
+                self.timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// One send: on a pooled connection if there is one (and once more on a
+    /// fresh one if the pooled one turns out closed), else on a new one.
+    async fn converse(&self, envelope: &Envelope, message: &[u8]) -> Result<Response, Failure> {
+        let pooled = self.lock_idle().pop();
+        if let Some(mut conn) = pooled {
+            match conn.send(envelope, message).await {
+                Ok(response) => {
+                    self.lock_idle().push(conn);
+                    return Ok(response);
+                }
+                // The server answered: that is the answer for this message.
+                Err(e) if e.status().is_some() => return Err(Failure::Smtp(e)),
+                // The server closed an idle connection: try a fresh one.
+                Err(_) => {}
             }
         }
+        let mut conn = self.connect().await?;
+        let response = conn.send(envelope, message).await.map_err(Failure::Smtp)?;
+        self.lock_idle().push(conn);
+        Ok(response)
+    }
+
+    /// A new connection: TCP with `TCP_NODELAY`, greeting and EHLO, STARTTLS
+    /// when required, AUTH when configured. Implicit TLS (`security = "tls"`)
+    /// uses lettre's own socket (its API takes no stream that is already
+    /// encrypted), so it keeps Nagle's algorithm on.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let mut conn = if self.security == SmtpSecurity::Tls {
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.timeout),
+                &self.hello,
+                self.tls.clone(),
+                None,
+            )
+            .await
+            .map_err(Failure::Smtp)?
+        } else {
+            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| Failure::Io(format!("connecting: {e}")))?;
+            tcp.set_nodelay(true)
+                .map_err(|e| Failure::Io(format!("setting TCP_NODELAY: {e}")))?;
+            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                .await
+                .map_err(Failure::Smtp)?;
+            if let (SmtpSecurity::Starttls, Some(tls)) = (self.security, &self.tls) {
+                // Required, never opportunistic: a server (or someone in
+                // between) that does not offer STARTTLS gets neither
+                // credentials nor mail.
+                if !conn.can_starttls() {
+                    conn.abort().await;
+                    return Err(Failure::Io(
+                        "does not offer STARTTLS, which security = \"starttls\" requires; nothing was sent".to_owned(),
+                    ));
+                }
+                conn.starttls(tls.clone(), &self.hello).await.map_err(Failure::Smtp)?;
+            }
+            conn
+        };
+        if let Some(credentials) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(Failure::Smtp)?;
+        }
+        Ok(conn)
     }
 
     /// Closes the pooled connections (QUIT) and refuses further sends.
     pub async fn close(&self) {
         self.permits.close();
-        let current = self.lock_pool().current.take();
-        if let Some(generation) = current {
-            generation.transport.shutdown().await;
+        let idle: Vec<AsyncSmtpConnection> = std::mem::take(&mut *self.lock_idle());
+        for mut conn in idle {
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.quit()).await;
         }
     }
 
-    fn lock_pool(&self) -> std::sync::MutexGuard<'_, PoolSlot> {
-        // The slot is always consistent (a plain swap), so a panic elsewhere cannot poison its meaning.
-        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The pool, built on first use (building one needs a Tokio runtime: lettre
-    /// starts its idle-connection sweeper then).
-    fn current_pool(&self) -> Generation {
-        let mut slot = self.lock_pool();
-        if let Some(generation) = &slot.current {
-            return generation.clone();
-        }
-        slot.built += 1;
-        let generation = Generation {
-            number: slot.built,
-            transport: self.builder.clone().build(),
-        };
-        slot.current = Some(generation.clone());
-        generation
-    }
-
-    /// Forgets a pool after a send on it was abandoned half-way: the connection
-    /// it used may still owe a reply, and lettre would otherwise park it for
-    /// reuse and read that stale reply as the answer to the next command. The
-    /// next send builds a fresh pool; the old one closes its connections once
-    /// the sends still using it finish.
-    fn discard_pool(&self, number: u64) {
-        let mut slot = self.lock_pool();
-        if slot.current.as_ref().is_some_and(|g| g.number == number) {
-            slot.current = None;
-        }
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<AsyncSmtpConnection>> {
+        // The list is always consistent (push and pop), so a panic elsewhere cannot poison its meaning.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
@@ -349,27 +384,7 @@ impl SmtpTransport {
                 SendError::Transient(detail)
             };
         }
-        let text = error_chain(e);
-        if e.is_client() && text.contains("STARTTLS is not supported") {
-            return SendError::Transient(format!(
-                "{server} does not offer STARTTLS, which security = \"starttls\" requires; nothing was sent"
-            ));
-        }
-        SendError::Transient(format!("{server}: {text}"))
-    }
-}
-
-impl Drop for SmtpTransport {
-    fn drop(&mut self) {
-        // Dropping lettre's pool spawns a task to close its connections, which
-        // panics outside a Tokio runtime. Outside one the process is ending:
-        // let the operating system close the sockets instead.
-        if tokio::runtime::Handle::try_current().is_err() {
-            let slot = self.pool.get_mut().unwrap_or_else(PoisonError::into_inner);
-            if let Some(generation) = slot.current.take() {
-                std::mem::forget(generation);
-            }
-        }
+        SendError::Transient(format!("{server}: {}", error_chain(e)))
     }
 }
 
