@@ -483,3 +483,31 @@ fn postgresql_raises_exactly_the_alerts_sqlite_raises_and_stores_each_once() {
     assert_eq!(alert_keys(&pg), expected);
     rt.block_on(schema.drop());
 }
+
+#[test]
+fn an_email_that_keeps_failing_transiently_is_failed_after_max_attempts() {
+    let server = SmtpServer::start(Behaviour::TempFailFirst(100));
+    let sb = sandbox_with_bike();
+    let mut env = server.env();
+    env.push(("GOALKEEPER__EMAIL__MAX_ATTEMPTS", "3".to_owned()));
+    at(
+        &sb,
+        MARCH_NOON,
+        &["progress", "record", "bike", "--value", "600", "--period", "2026-03"],
+        0,
+        &env,
+    );
+    // Each attempt a day apart: always past the backoff.
+    for day in 10..16 {
+        at(&sb, &format!("2026-03-{day}T11:00:00Z"), &["alerts", "send"], 0, &env);
+    }
+    assert_eq!(server.attempts(), 3);
+    let alerts = alerts_json(&sb, &env);
+    let d = &of_type(&alerts, "milestone_50")[0]["delivery"];
+    assert_eq!(d["status"], "failed");
+    assert_eq!(d["attempts"], 3);
+    assert!(
+        d["last_error"].as_str().unwrap().contains("gave up after 3 attempts"),
+        "{d}"
+    );
+}
