@@ -23,6 +23,8 @@
 //!   multipart message from templates; [`email::transport`] hands it to an SMTP
 //!   relay (lettre: pooled, TLS, bounded by a timeout) or writes it to a folder
 //!   as an `.eml` file, and says whether a failure is worth retrying.
+//! - [`metrics`]: operators' counters in the Prometheus text format, and
+//!   [`http`]: the optional `/healthz` and `/metrics` endpoints (axum).
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
 //!   command does. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
@@ -36,7 +38,9 @@ pub mod domain;
 pub mod email;
 pub mod evaluate;
 pub mod goals;
+pub mod http;
 pub mod inbox;
+pub mod metrics;
 pub mod schedule;
 pub mod storage;
 pub mod tabular;
