@@ -454,6 +454,43 @@ macro_rules! impl_alert_storage {
                 Ok(claimed)
             }
 
+            async fn release_claims(&self, ids: &[i64], instance: &str) -> anyhow::Result<()> {
+                let mut tx = self.begin_write().await?;
+                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE email_deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL, \
+                         attempts = attempts - 1 WHERE claimed_by = ",
+                    );
+                    q.push_bind(instance).push(" AND status = 'sending' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().persistent(false).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delivery_counts(
+                &self,
+            ) -> anyhow::Result<std::collections::BTreeMap<$crate::storage::DeliveryStatus, i64>> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM email_deliveries GROUP BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let mut counts: std::collections::BTreeMap<$crate::storage::DeliveryStatus, i64> =
+                    $crate::storage::DeliveryStatus::ALL.into_iter().map(|s| (s, 0)).collect();
+                for (status, n) in rows {
+                    let status: $crate::storage::DeliveryStatus = status
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("a stored delivery has an unknown status: {e}"))?;
+                    counts.insert(status, n);
+                }
+                Ok(counts)
+            }
+
             async fn finish(
                 &self,
                 outcomes: &[(Vec<i64>, $crate::storage::Outcome)],

@@ -24,7 +24,7 @@ pub struct PlannedAlert {
 }
 
 /// Where an alert's email stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Due; waiting for the dispatcher.
@@ -210,6 +210,15 @@ pub trait AlertStorage: Storage {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<Vec<usize>>> + Send;
+
+    /// Gives back deliveries this `instance` claimed but did not try to send (the daemon is shutting
+    /// down): pending again, the attempt not counted, their Message-ID kept.
+    fn release_claims(&self, ids: &[i64], instance: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// How many deliveries are in each status (every status present, zero included).
+    fn delivery_counts(
+        &self,
+    ) -> impl Future<Output = anyhow::Result<std::collections::BTreeMap<DeliveryStatus, i64>>> + Send;
 
     /// Records what happened to claimed emails, in one transaction.
     fn finish(

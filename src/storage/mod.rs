@@ -4,6 +4,7 @@
 
 mod alert_sql;
 mod alerts;
+pub mod jobs;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -11,6 +12,7 @@ mod sqlite;
 pub use alerts::{
     AlertFilter, AlertRow, AlertStorage, DeliveryRow, DeliveryStatus, DueDelivery, Outcome, PlannedAlert,
 };
+pub use jobs::{JobKind, JobRun, JobStorage, PassLock};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -27,6 +27,34 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// The pass lock: a session advisory lock on a connection of its own (see `storage::jobs`).
+    async fn lock_pass_impl(&self, job: super::JobKind, wait: bool) -> anyhow::Result<Option<super::PassLock>> {
+        use super::jobs::LockInner;
+        let Some(key) = job.advisory_key() else {
+            return Ok(Some(super::PassLock(LockInner::Nothing)));
+        };
+        let mut conn = self.pool.acquire().await.context("connecting for the pass lock")?;
+        // Never back to the pool: a connection still holding the lock would keep it for whoever got it next.
+        conn.close_on_drop();
+        let (locked,): (bool,) = sqlx::query_as(super::jobs::ADVISORY_LOCK)
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await
+            .context("taking the pass lock")?;
+        if !locked {
+            if !wait {
+                return Ok(None);
+            }
+            tracing::info!(job = %job, "another goalkeeper process is running this job on the database; waiting for it");
+            sqlx::query(super::jobs::ADVISORY_LOCK_WAIT)
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .context("waiting for the pass lock")?;
+        }
+        Ok(Some(super::PassLock(LockInner::Postgres(conn, key))))
+    }
+
     /// PostgreSQL checkpoints on its own.
     fn checkpoint_in_background(&self) {}
 
@@ -191,3 +219,4 @@ impl PgStore {
 
 impl_storage!(PgStore, Postgres, Backend::Postgres, MIGRATOR);
 super::alert_sql::impl_alert_storage!(PgStore, Postgres);
+super::jobs::impl_job_storage!(PgStore, Postgres, "CAST($3 AS JSONB)");

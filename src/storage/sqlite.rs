@@ -19,6 +19,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// `DATABASE.lock` beside the database file: the pass lock (see `storage::jobs`); `None` in memory.
+    lock_path: Option<std::path::PathBuf>,
 }
 
 impl SqliteStore {
@@ -40,6 +42,12 @@ impl SqliteStore {
             // 16 MiB of page cache (the default is 2), so a file's transaction
             // mostly stays in memory instead of spilling pages to the WAL twice.
             .pragma("cache_size", "-16384");
+        let file = options.get_filename();
+        let lock_path = (file != std::path::Path::new(":memory:")).then(|| {
+            let mut name = file.as_os_str().to_owned();
+            name.push(".lock");
+            std::path::PathBuf::from(name)
+        });
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
@@ -48,7 +56,33 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, lock_path })
+    }
+
+    /// The pass lock: an exclusive `flock` on the lock file (created if missing).
+    async fn lock_pass_impl(&self, _job: super::JobKind, wait: bool) -> anyhow::Result<Option<super::PassLock>> {
+        use super::jobs::LockInner;
+        let Some(path) = self.lock_path.clone() else {
+            return Ok(Some(super::PassLock(LockInner::Nothing)));
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        if flock(&file, libc::LOCK_EX | libc::LOCK_NB).with_context(|| format!("locking {}", path.display()))? {
+            return Ok(Some(super::PassLock(LockInner::File(file))));
+        }
+        if !wait {
+            return Ok(None);
+        }
+        tracing::info!(lock = %path.display(), "another goalkeeper process is working on this database; waiting for it");
+        let locked = tokio::task::spawn_blocking(move || flock(&file, libc::LOCK_EX).map(|_| file))
+            .await
+            .context("the lock task stopped")?
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(Some(super::PassLock(LockInner::File(locked))))
     }
 
     fn checkpoint_in_background(&self) {
@@ -113,6 +147,24 @@ impl SqliteStore {
 
 impl_storage!(SqliteStore, Sqlite, Backend::Sqlite, MIGRATOR);
 super::alert_sql::impl_alert_storage!(SqliteStore, Sqlite);
+super::jobs::impl_job_storage!(SqliteStore, Sqlite, "$3");
+
+/// `flock(2)` on `file`: `Ok(false)` when `LOCK_NB` was given and another open file holds the lock.
+fn flock(file: &std::fs::File, operation: c_int) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: the descriptor is open for as long as `file` lives, which outlasts the call.
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+            return Ok(true);
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(err),
+        }
+    }
+}
 
 const INSERT_LINE: &CStr = c"INSERT INTO snapshot_lines \
     (snapshot_id, line_no, kind, account, category, amount, rate, min_payment) \

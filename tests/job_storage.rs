@@ -1,0 +1,204 @@
+//! The job half of storage: `job_runs`, the pass lock between processes, and the outbox counts and
+//! claim release the daemon needs. Every test runs on SQLite, and on PostgreSQL when
+//! GOALKEEPER_TEST_POSTGRES_URL is set (always, in CI).
+
+#[macro_use]
+mod common;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use goalkeeper::domain::alerts::{AlertType, NewAlert};
+use goalkeeper::domain::card::GoalCard;
+use goalkeeper::domain::{Email, Goal, GoalId, GoalType, Money, User, UserId};
+use goalkeeper::storage::{
+    AlertStorage, DeliveryStatus, JobKind, JobStorage, PgStore, PlannedAlert, SqliteStore, Storage,
+};
+use serde_json::json;
+use std::time::Duration;
+
+fn at(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 8, h, m, 0).unwrap()
+}
+
+async fn every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_summary<S: JobStorage>(store: S) {
+    assert!(store.last_runs().await.unwrap().is_empty());
+    assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), None);
+    let first = store.start_run(JobKind::Evaluate, "host:1", at(6, 0)).await.unwrap();
+    store
+        .finish_run(first, at(6, 1), true, &json!({ "new_alerts": 2 }))
+        .await
+        .unwrap();
+    let failed = store.start_run(JobKind::Evaluate, "host:1", at(7, 0)).await.unwrap();
+    store
+        .finish_run(failed, at(7, 0), false, &json!({ "error": "the database is down" }))
+        .await
+        .unwrap();
+    let running = store.start_run(JobKind::Inbox, "host:2", at(7, 30)).await.unwrap();
+    assert!(first < failed && failed < running);
+
+    let runs = store.last_runs().await.unwrap();
+    let jobs: Vec<&str> = runs.iter().map(|r| r.job.as_str()).collect();
+    assert_eq!(jobs, ["evaluate", "inbox"]);
+    assert_eq!(runs[0].id, failed);
+    assert_eq!(runs[0].ok, Some(false));
+    assert_eq!(runs[0].summary, Some(json!({ "error": "the database is down" })));
+    assert_eq!(runs[0].started_at, at(7, 0));
+    assert_eq!(runs[1].instance, "host:2");
+    assert_eq!(
+        (runs[1].finished_at, runs[1].ok, runs[1].summary.clone()),
+        (None, None, None)
+    );
+    // The catch-up looks at the last run that succeeded.
+    assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), Some(at(6, 0)));
+    assert_eq!(store.last_success(JobKind::Inbox).await.unwrap(), None);
+}
+
+async fn delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back<
+    S: AlertStorage,
+>(
+    store: S,
+) {
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(counts.len(), 5);
+    assert!(counts.values().all(|n| *n == 0), "{counts:?}");
+
+    let user = User {
+        id: UserId::parse("ana").unwrap(),
+        email: Some(Email::parse("ana@example.org").unwrap()),
+        display_name: None,
+        timezone: Tz::UTC,
+    };
+    store.upsert_users(&[user], at(5, 0)).await.unwrap();
+    let goal = Goal::new(
+        GoalId::parse("bike").unwrap(),
+        UserId::parse("ana").unwrap(),
+        GoalType::Custom,
+        "New bike",
+        Money::from_cents(100_000),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        at(5, 0),
+    );
+    store.add_goal(&goal).await.unwrap();
+    let card = GoalCard {
+        goal_name: "New bike".to_owned(),
+        goal_type: "custom".to_owned(),
+        target_is_percent: false,
+        current: 50_000,
+        target: 100_000,
+        progress: 0.5,
+        on_track: true,
+        required_monthly: 0,
+        projected_completion: None,
+    };
+    let alert = PlannedAlert {
+        goal_id: goal.id.clone(),
+        user_id: goal.user_id.clone(),
+        alert: NewAlert {
+            alert_type: AlertType::Milestone50,
+            occurrence: String::new(),
+            title: "Halfway there: New bike".to_owned(),
+            message: "You are halfway.".to_owned(),
+            action_url: None,
+        },
+        card,
+        email: true,
+    };
+    assert_eq!(store.record_alerts(&[alert], at(5, 0)).await.unwrap(), 1);
+    assert_eq!(store.delivery_counts().await.unwrap()[&DeliveryStatus::Pending], 1);
+
+    let due = store.due_deliveries(at(6, 0), 10).await.unwrap();
+    let ids = vec![due[0].id];
+    let claimed = store
+        .claim(
+            &[(ids.clone(), "<m1@example.org>".to_owned())],
+            "host:1",
+            at(6, 10),
+            at(6, 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed, [0]);
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (counts[&DeliveryStatus::Pending], counts[&DeliveryStatus::Sending]),
+        (0, 1)
+    );
+
+    // Another instance cannot give back what it did not claim.
+    store.release_claims(&ids, "host:2").await.unwrap();
+    assert_eq!(store.delivery_counts().await.unwrap()[&DeliveryStatus::Sending], 1);
+    store.release_claims(&ids, "host:1").await.unwrap();
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (counts[&DeliveryStatus::Pending], counts[&DeliveryStatus::Sending]),
+        (1, 0)
+    );
+    let again = store.due_deliveries(at(6, 1), 10).await.unwrap();
+    assert_eq!(again[0].attempts, 0, "the attempt that never happened is not counted");
+    assert_eq!(
+        again[0].message_id.as_deref(),
+        Some("<m1@example.org>"),
+        "same email, same Message-ID"
+    );
+}
+
+on_both_backends!(
+    every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_summary,
+    delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back,
+);
+
+/// Two stores on one database (two processes, as far as the lock can tell).
+async fn the_pass_lock_keeps_a_second_holder_out_until_it_is_released<S: JobStorage>(
+    a: S,
+    b: S,
+    dispatch_locked: bool,
+) {
+    let held = a
+        .lock_pass(JobKind::Inbox, false)
+        .await
+        .unwrap()
+        .expect("free at first");
+    assert!(b.lock_pass(JobKind::Inbox, false).await.unwrap().is_none(), "held by a");
+    assert_eq!(
+        b.lock_pass(JobKind::Dispatch, false).await.unwrap().is_none(),
+        dispatch_locked,
+        "the dispatch lock"
+    );
+    held.release().await;
+    let again = b.lock_pass(JobKind::Inbox, false).await.unwrap().expect("free again");
+    // A waiting holder gets the lock as soon as it is released.
+    let waiter = tokio::spawn(async move { a.lock_pass(JobKind::Inbox, true).await.unwrap().is_some() });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "it waits");
+    again.release().await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .unwrap()
+            .unwrap()
+    );
+}
+
+mod pass_lock {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_locks_every_job_with_a_file_beside_the_database() {
+        let (a, dir) = common::sqlite_store().await;
+        let b = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("gk.db").display()))
+            .await
+            .unwrap();
+        the_pass_lock_keeps_a_second_holder_out_until_it_is_released(a, b, true).await;
+        assert!(dir.path().join("gk.db.lock").is_file());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_locks_the_inbox_and_the_time_based_pass_with_advisory_locks_and_not_the_dispatch() {
+        let Some(url) = common::postgres_url() else { return };
+        let (a, schema) = common::pg_store(&url).await;
+        let b = PgStore::connect(&schema.url).await.unwrap();
+        the_pass_lock_keeps_a_second_holder_out_until_it_is_released(a, b.clone(), false).await;
+        b.close().await;
+        schema.drop().await;
+    }
+}
