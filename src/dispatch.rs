@@ -17,6 +17,7 @@ use crate::domain::card::GoalCard;
 use crate::domain::delivery::{self, Due, History, Rules};
 use crate::domain::preferences::Preferences;
 use crate::email::render::{self, Item, Outgoing, Recipient, Sender};
+use crate::stop::Stop;
 use crate::storage::{AlertStorage, DueDelivery, Outcome};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -108,8 +109,23 @@ pub struct Dispatcher<M: Mailer> {
 impl<M: Mailer> Dispatcher<M> {
     /// Sends everything due at `now`, in rounds, until nothing due is left.
     pub async fn run<S: AlertStorage>(&self, store: &S, now: DateTime<Utc>) -> anyhow::Result<DispatchSummary> {
+        self.run_until(store, now, &Stop::never()).await
+    }
+
+    /// [`run`](Self::run), stopping early when `stop` is requested: no new round starts, and emails
+    /// claimed but not yet handed to the mailer are given back (pending again, same Message-ID, the
+    /// attempt not counted); sends already under way finish and are recorded.
+    pub async fn run_until<S: AlertStorage>(
+        &self,
+        store: &S,
+        now: DateTime<Utc>,
+        stop: &Stop,
+    ) -> anyhow::Result<DispatchSummary> {
         let mut summary = DispatchSummary::default();
         loop {
+            if stop.is_requested() {
+                return Ok(summary);
+            }
             let due = store.due_deliveries(now, BATCH).await?;
             if due.is_empty() {
                 return Ok(summary);
@@ -123,7 +139,7 @@ impl<M: Mailer> Dispatcher<M> {
             if full && by_user.len() > 1 {
                 by_user.pop_last();
             }
-            let round = self.round(store, by_user, now).await?;
+            let round = self.round(store, by_user, now, stop).await?;
             summary.emails_sent += round.emails_sent;
             summary.alerts_sent += round.alerts_sent;
             summary.deferred += round.deferred;
@@ -137,6 +153,7 @@ impl<M: Mailer> Dispatcher<M> {
         store: &S,
         by_user: BTreeMap<String, Vec<DueDelivery>>,
         now: DateTime<Utc>,
+        stop: &Stop,
     ) -> anyhow::Result<DispatchSummary> {
         let mut summary = DispatchSummary::default();
         let users: Vec<&str> = by_user.keys().map(String::as_str).collect();
@@ -172,7 +189,7 @@ impl<M: Mailer> Dispatcher<M> {
         if !failed.is_empty() {
             store.finish(&failed, now).await?;
         }
-        if emails.is_empty() {
+        if emails.is_empty() || stop.is_requested() {
             return Ok(summary);
         }
         let groups: Vec<(Vec<i64>, String)> = emails.iter().map(|e| (e.ids.clone(), e.message_id.clone())).collect();
@@ -185,16 +202,27 @@ impl<M: Mailer> Dispatcher<M> {
             let Some(email) = by_index.remove(&i) else { continue };
             let mailer = self.mailer.clone();
             let limit = limit.clone();
+            let stop = stop.clone();
             sending.spawn(async move {
                 // The semaphore is never closed, so acquiring only waits.
                 let _permit = limit.acquire_owned().await.ok();
-                let result = mailer.send(email.message).await;
+                // Shutting down: what has not started sending is given back, not sent.
+                let result = if stop.is_requested() {
+                    None
+                } else {
+                    Some(mailer.send(email.message).await)
+                };
                 (email.ids, email.attempts, result)
             });
         }
+        let mut unsent: Vec<i64> = Vec::new();
         while let Some(joined) = sending.join_next().await {
             let (ids, attempts, result) = match joined {
-                Ok(r) => r,
+                Ok((ids, attempts, Some(result))) => (ids, attempts, result),
+                Ok((ids, _, None)) => {
+                    unsent.extend(ids);
+                    continue;
+                }
                 Err(e) => anyhow::bail!("a send task stopped unexpectedly: {e}"),
             };
             let outcome = match result {
@@ -234,6 +262,13 @@ impl<M: Mailer> Dispatcher<M> {
             outcomes.push((ids, outcome));
         }
         store.finish(&outcomes, now).await?;
+        if !unsent.is_empty() {
+            tracing::info!(
+                deliveries = unsent.len(),
+                "shutting down: emails not sent yet stay in the outbox"
+            );
+            store.release_claims(&unsent, &self.instance).await?;
+        }
         Ok(summary)
     }
 

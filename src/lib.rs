@@ -25,6 +25,7 @@
 //!   as an `.eml` file, and says whether a failure is worth retrying.
 //! - [`metrics`]: operators' counters in the Prometheus text format, and
 //!   [`http`]: the optional `/healthz` and `/metrics` endpoints (axum).
+//! - [`stop`]: the cooperative stop request long work checks between files and emails.
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
 //!   command does. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
@@ -42,6 +43,7 @@ pub mod http;
 pub mod inbox;
 pub mod metrics;
 pub mod schedule;
+pub mod stop;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;

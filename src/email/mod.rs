@@ -56,8 +56,18 @@ pub async fn dispatch<S: AlertStorage>(
     settings: &EmailSettings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DispatchSummary> {
+    dispatch_until(store, settings, now, &crate::stop::Stop::never()).await
+}
+
+/// [`dispatch`], stopping early when `stop` is requested (see [`Dispatcher::run_until`]).
+pub async fn dispatch_until<S: AlertStorage>(
+    store: &S,
+    settings: &EmailSettings,
+    now: DateTime<Utc>,
+    stop: &crate::stop::Stop,
+) -> anyhow::Result<DispatchSummary> {
     let dispatcher = dispatcher(settings)?;
-    let summary = dispatcher.run(store, now).await;
+    let summary = dispatcher.run_until(store, now, stop).await;
     dispatcher.mailer.close().await;
     let summary = summary?;
     if summary != DispatchSummary::default() {

@@ -6,6 +6,7 @@
 //! transaction commits, and its content hash is stored in that transaction, so
 //! a file found again after a crash is recognised and just moved.
 
+pub mod dry_run;
 pub mod moves;
 pub mod scan;
 pub mod snapshot_file;
@@ -13,6 +14,7 @@ pub mod spill;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
+use crate::stop::Stop;
 use crate::storage::{AlertStorage, IngestBatch, IngestError, LineChunks, NewFile};
 use crate::tabular::{Problem, Problems};
 use anyhow::Context;
@@ -24,6 +26,7 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// What one run over the inbox did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -82,6 +85,12 @@ impl InboxRun<'_> {
     /// operational (inbox unreadable, database down): the file being worked
     /// on stays in the inbox, untouched in the database.
     pub async fn process<S: AlertStorage>(&self, store: &S) -> anyhow::Result<InboxSummary> {
+        self.process_until(store, &Stop::never()).await
+    }
+
+    /// [`process`](Self::process), stopping between files when `stop` is requested: the file being
+    /// stored is finished (its transaction committed and the file moved), the rest wait for the next run.
+    pub async fn process_until<S: AlertStorage>(&self, store: &S, stop: &Stop) -> anyhow::Result<InboxSummary> {
         let s = self.settings;
         for dir in [&s.dir, &s.processed_dir, &s.failed_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the folder {}", dir.display()))?;
@@ -98,59 +107,80 @@ impl InboxRun<'_> {
         let mut sync = crate::goals::RunSync::start(store, crate::goals::Alerter::new(self.base_url)).await?;
         let wanted = sync.wanted.clone();
         for (i, candidate) in candidates.iter().enumerate() {
+            if stop.is_requested() {
+                tracing::info!(
+                    files_left = candidates.len() - i,
+                    "stopping: the files left stay in the inbox for the next run"
+                );
+                break;
+            }
             let started = Instant::now();
             let span = tracing::info_span!("inbox_file", file = %candidate.name);
-            let _entered = span.enter();
             let current = ahead.take().or_else(|| spawn_prepare(candidate, max, &s.dir, &wanted));
             ahead = candidates
                 .get(i + 1)
+                .filter(|_| !stop.is_requested())
                 .and_then(|next| spawn_prepare(next, max, &s.dir, &wanted));
-            let outcome = match (candidate.not_regular, current) {
-                (Some(what), _) => {
-                    let problem = Problem::file(format!(
-                        "a regular file, but this is {what}; goalkeeper never follows links: put the file itself in the inbox"
-                    ));
-                    self.fail(&candidate.path, &candidate.name, problem)?
-                }
-                (None, Some(pending)) => {
-                    let prepared = pending
-                        .await
-                        .context("the validation task stopped")?
-                        .with_context(|| format!("reading {}", candidate.path.display()))?;
-                    match self
-                        .store_prepared(
-                            store,
-                            &candidate.path,
-                            &candidate.name,
-                            prepared,
-                            &mut known_users,
-                            &mut sync,
-                        )
-                        .await?
-                    {
-                        Some(outcome) => outcome,
-                        None => continue,
+            // The span is attached to the future (not entered across awaits), so the run stays Send.
+            let outcome = async {
+                tracing::debug!("reading");
+                let outcome = match (candidate.not_regular, current) {
+                    (Some(what), _) => {
+                        let problem = Problem::file(format!(
+                            "a regular file, but this is {what}; goalkeeper never follows links: put the file itself in the inbox"
+                        ));
+                        self.fail(&candidate.path, &candidate.name, problem)?
                     }
-                }
-                (None, None) => continue,
-            };
-            let ms = started.elapsed().as_millis();
-            match outcome {
-                Outcome::Stored {
+                    (None, Some(pending)) => {
+                        let prepared = pending
+                            .await
+                            .context("the validation task stopped")?
+                            .with_context(|| format!("reading {}", candidate.path.display()))?;
+                        match self
+                            .store_prepared(
+                                store,
+                                &candidate.path,
+                                &candidate.name,
+                                prepared,
+                                &mut known_users,
+                                &mut sync,
+                            )
+                            .await?
+                        {
+                            Some(outcome) => outcome,
+                            None => return Ok(None),
+                        }
+                    }
+                    (None, None) => return Ok(None),
+                };
+                if let Outcome::Stored {
                     snapshots,
                     corrections,
                     lines,
                     goals,
-                } => {
+                } = &outcome
+                {
                     tracing::info!(
                         snapshots,
                         corrections,
                         lines,
-                        ms,
+                        ms = started.elapsed().as_millis(),
                         progress_entries = goals.entries,
                         alerts = goals.alerts,
                         "stored"
                     );
+                }
+                anyhow::Ok(Some(outcome))
+            }
+            .instrument(span)
+            .await?;
+            match outcome {
+                Some(Outcome::Stored {
+                    snapshots,
+                    corrections,
+                    lines,
+                    goals,
+                }) => {
                     summary.progress_entries += goals.entries;
                     summary.alerts += goals.alerts;
                     summary.goals_completed += goals.completed;
@@ -159,8 +189,9 @@ impl InboxRun<'_> {
                     summary.corrections += corrections;
                     summary.lines += lines;
                 }
-                Outcome::Duplicate => summary.duplicates += 1,
-                Outcome::Failed => summary.failed += 1,
+                Some(Outcome::Duplicate) => summary.duplicates += 1,
+                Some(Outcome::Failed) => summary.failed += 1,
+                None => {}
             }
         }
         Ok(summary)
@@ -365,27 +396,11 @@ fn spawn_prepare(
 /// file in `spill_dir` (gone with the process, whatever happens). Errors are
 /// operational (the file exists but cannot be read).
 fn prepare(path: &Path, max: u64, spill_dir: &Path, wanted: &HashSet<String>) -> io::Result<Prepared> {
-    let file = match open_no_follow(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Prepared::Vanished),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
-            return Ok(Prepared::Rejected(p));
-        }
-        Err(e) => return Err(e),
+    let (file, meta) = match open_candidate(path, max)? {
+        Opened::File(file, meta) => (file, meta),
+        Opened::Vanished => return Ok(Prepared::Vanished),
+        Opened::Rejected(p) => return Ok(Prepared::Rejected(p)),
     };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Prepared::Rejected(Problem::file(
-            "a regular file, but this is a FIFO, socket or device",
-        )));
-    }
-    if meta.len() > max {
-        return Ok(Prepared::Rejected(Problem::file(format!(
-            "a file of at most {max} bytes (inbox.max_file_bytes), but this one has {} bytes",
-            meta.len()
-        ))));
-    }
     let modified = meta.modified()?;
     let mut spill = io::BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(spill_dir)?);
     let wants_summary = |user: &str| wanted.contains(user);
@@ -403,6 +418,42 @@ fn prepare(path: &Path, max: u64, spill_dir: &Path, wanted: &HashSet<String>) ->
         checked: Box::new(checked),
         spill,
     })
+}
+
+/// What opening a candidate found.
+enum Opened {
+    File(File, std::fs::Metadata),
+    /// It was removed before it could be opened.
+    Vanished,
+    /// Not a regular file, or too large.
+    Rejected(Problem),
+}
+
+/// Opens a candidate without following links and checks that it is a regular file of at most `max`
+/// bytes. Errors are operational (the file exists but cannot be opened).
+fn open_candidate(path: &Path, max: u64) -> io::Result<Opened> {
+    let file = match open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Opened::Vanished),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
+            return Ok(Opened::Rejected(p));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Opened::Rejected(Problem::file(
+            "a regular file, but this is a FIFO, socket or device",
+        )));
+    }
+    if meta.len() > max {
+        return Ok(Opened::Rejected(Problem::file(format!(
+            "a file of at most {max} bytes (inbox.max_file_bytes), but this one has {} bytes",
+            meta.len()
+        ))));
+    }
+    Ok(Opened::File(file, meta))
 }
 
 /// Opens without following a symlink (`O_NOFOLLOW`) and without blocking on a
