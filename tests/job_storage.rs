@@ -51,6 +51,23 @@ async fn every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_sum
     // The catch-up looks at the last run that succeeded.
     assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), Some(at(6, 0)));
     assert_eq!(store.last_success(JobKind::Inbox).await.unwrap(), None);
+
+    // A run finishing 31 days later removes the job's runs finished more than 30 days before it.
+    let much_later = at(8, 0) + chrono::TimeDelta::days(31);
+    let next = store.start_run(JobKind::Evaluate, "host:1", much_later).await.unwrap();
+    store.finish_run(next, much_later, true, &json!({})).await.unwrap();
+    assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), Some(much_later));
+    let runs = store.last_runs().await.unwrap();
+    assert_eq!(runs[0].id, next);
+    assert_eq!(runs[1].id, running, "other jobs' runs are kept");
+    let evaluate_left = store
+        .last_runs()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.job == "evaluate")
+        .count();
+    assert_eq!(evaluate_left, 1);
 }
 
 async fn delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back<

@@ -62,6 +62,9 @@ pub(super) const ADVISORY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('go
 pub(super) const ADVISORY_LOCK_WAIT: &str = "SELECT pg_advisory_lock(hashtext('goalkeeper:' || current_schema()), $1)";
 const ADVISORY_UNLOCK: &str = "SELECT pg_advisory_unlock(hashtext('goalkeeper:' || current_schema()), $1)";
 
+/// How long finished runs are kept in `job_runs`.
+pub const RETENTION_DAYS: i64 = 30;
+
 /// One row of `job_runs`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JobRun {
@@ -118,7 +121,9 @@ pub trait JobStorage: Storage {
         started_at: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<i64>> + Send;
 
-    /// Records how a run ended: `summary` is a JSON object (counts, or the error).
+    /// Records how a run ended: `summary` is a JSON object (counts, or the error). In the same
+    /// transaction, the job's runs that finished more than [`RETENTION_DAYS`] before this one are deleted:
+    /// a daemon records a run every poll, and only recent history is of use.
     fn finish_run(
         &self,
         id: i64,
@@ -191,6 +196,7 @@ macro_rules! impl_job_storage {
                 ok: bool,
                 summary: &serde_json::Value,
             ) -> anyhow::Result<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(concat!(
                     "UPDATE job_runs SET finished_at = $1, ok = $2, summary = ",
                     $json,
@@ -200,8 +206,16 @@ macro_rules! impl_job_storage {
                 .bind(ok)
                 .bind(summary.to_string())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                sqlx::query(
+                    "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = $1) AND finished_at < $2",
+                )
+                .bind(id)
+                .bind(finished_at - chrono::TimeDelta::days($crate::storage::jobs::RETENTION_DAYS))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
