@@ -23,6 +23,14 @@ pub struct Cli {
     #[arg(long)]
     pub run_once: bool,
 
+    /// With --run-once: check the inbox and report what would be stored and sent, changing nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Log lines as text (default) or JSON, on stderr (overrides [log] format)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<crate::config::LogFormat>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +45,10 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 pub enum Command {
     /// Process the inbox once and exit: exit 0 if every file was stored, 1 if any failed, 2 on an operational error
     RunOnce,
+    /// Run until SIGTERM or SIGINT: watch the inbox, evaluate goals and send emails on [schedule]
+    Daemon,
+    /// Database, inbox backlog, failed files, deliveries by status and the last run of each job
+    Status(JsonFlag),
     /// Show goalkeeper at work on the sample data in fixtures/, in a folder of its own
     Demo {
         /// Folder for the demo's database and inbox (re-created on every run)

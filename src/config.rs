@@ -19,6 +19,50 @@ pub struct Settings {
     pub inbox: InboxSettings,
     pub defaults: DefaultSettings,
     pub email: EmailSettings,
+    pub schedule: ScheduleSettings,
+    pub daemon: DaemonSettings,
+    pub log: LogSettings,
+}
+
+/// `[schedule]`: the daemon's jobs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// IANA zone the cron expressions are read in.
+    pub timezone: String,
+    /// Seconds between two inbox passes; 0 = no polling.
+    pub inbox_poll_seconds: u64,
+    /// Cron expression of the time-based alert pass; empty = off.
+    pub evaluate: String,
+    /// Cron expression of the email dispatch; empty = off.
+    pub dispatch: String,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// How long a SIGTERM waits for the work in progress.
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `info,goalkeeper=debug`); `RUST_LOG` wins.
+    pub level: String,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -203,6 +247,26 @@ impl Settings {
             problems.push("inbox.processed_dir and inbox.failed_dir must differ".to_owned());
         }
         problems.extend(self.email.validate());
+        problems.extend(self.schedule.validate(None));
+        if self.daemon.shutdown_timeout_seconds == 0 {
+            problems.push("daemon.shutdown_timeout_seconds: expected at least 1".to_owned());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
+            problems.push(format!(
+                "log.level: expected a level (error, warn, info, debug, trace) or directives like \"info,goalkeeper=debug\", found {:?} ({e})",
+                self.log.level
+            ));
+        }
+        problems
+    }
+
+    /// [`validate`](Self::validate), and also that each cron expression fires at least once after `now`.
+    pub fn validate_at(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+        let mut problems = self.validate();
+        let schedule_problems = self.schedule.validate(None);
+        if schedule_problems.is_empty() {
+            problems.extend(self.schedule.validate(Some(now)));
+        }
         problems
     }
 
@@ -211,6 +275,64 @@ impl Settings {
         let mut copy = self.clone();
         copy.database.url = redact_url(&copy.database.url);
         toml::to_string_pretty(&copy).context("printing the configuration")
+    }
+}
+
+impl ScheduleSettings {
+    pub fn timezone(&self) -> anyhow::Result<Tz> {
+        self.timezone.parse::<Tz>().map_err(|_| {
+            anyhow::anyhow!(
+                "schedule.timezone: {:?} is not an IANA time zone name (expected e.g. Europe/Berlin)",
+                self.timezone
+            )
+        })
+    }
+
+    /// The parsed cron schedule of `evaluate` or `dispatch`; `None` when blank (the job is off).
+    pub fn cron(&self, key: &str) -> anyhow::Result<Option<crate::schedule::CronSchedule>> {
+        let expr = match key {
+            "evaluate" => &self.evaluate,
+            "dispatch" => &self.dispatch,
+            _ => anyhow::bail!("schedule.{key}: no such job"),
+        };
+        if expr.trim().is_empty() {
+            return Ok(None);
+        }
+        let tz = self.timezone()?;
+        crate::schedule::CronSchedule::parse(expr.trim(), tz)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("schedule.{key}: {e}"))
+    }
+
+    /// The interval of the inbox poll; `None` when off (0).
+    pub fn inbox_poll(&self) -> Option<std::time::Duration> {
+        (self.inbox_poll_seconds > 0).then(|| std::time::Duration::from_secs(self.inbox_poll_seconds))
+    }
+
+    /// Problems with the zone and the expressions; with `now`, also expressions that never fire again.
+    fn validate(&self, now: Option<chrono::DateTime<chrono::Utc>>) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.timezone() {
+            problems.push(e.to_string());
+            return problems;
+        }
+        for key in ["evaluate", "dispatch"] {
+            match self.cron(key) {
+                Err(e) => problems.push(e.to_string()),
+                Ok(Some(schedule)) => {
+                    if let Some(now) = now
+                        && schedule.next_after(now).is_none()
+                    {
+                        problems.push(format!(
+                            "schedule.{key}: {:?} never fires after {now}; use \"\" to turn the job off",
+                            schedule.expression()
+                        ));
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
+        problems
     }
 }
 
@@ -355,5 +477,65 @@ mod tests {
         assert_eq!(settings.inbox.max_file_bytes, 268_435_456);
         assert!(!settings.inbox.auto_create_users);
         assert_eq!(settings.default_timezone().unwrap(), Tz::UTC);
+        assert_eq!(settings.schedule.timezone().unwrap(), Tz::UTC);
+        assert_eq!(settings.schedule.inbox_poll(), Some(std::time::Duration::from_secs(30)));
+        assert_eq!(
+            settings.schedule.cron("evaluate").unwrap().unwrap().expression(),
+            "0 0 6 * * *"
+        );
+        assert_eq!(
+            settings.schedule.cron("dispatch").unwrap().unwrap().expression(),
+            "0 * * * * *"
+        );
+        assert_eq!(settings.daemon.shutdown_timeout_seconds, 20);
+        assert_eq!(settings.log.format, LogFormat::Text);
+        assert_eq!(settings.log.level, "info");
+        assert!(settings.validate().is_empty(), "{:?}", settings.validate());
+    }
+
+    #[test]
+    fn schedules_are_checked_for_their_zone_their_syntax_and_whether_they_ever_fire() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut settings = Settings::builtin().unwrap();
+        settings.schedule.evaluate = String::new();
+        settings.schedule.dispatch = " ".to_owned();
+        settings.schedule.inbox_poll_seconds = 0;
+        assert!(settings.validate_at(now).is_empty(), "blank and 0 turn jobs off");
+        assert!(settings.schedule.cron("evaluate").unwrap().is_none());
+        assert_eq!(settings.schedule.inbox_poll(), None);
+
+        settings.schedule.evaluate = "0 61 6 * * *".to_owned();
+        let problems = settings.validate();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("schedule.evaluate: cron expression \"0 61 6 * * *\""),
+            "{problems:?}"
+        );
+
+        settings.schedule.evaluate = "0 0 6 1 1 * 2020".to_owned();
+        assert!(settings.validate().is_empty(), "it parses");
+        let problems = settings.validate_at(now);
+        assert!(problems[0].contains("never fires after"), "{problems:?}");
+
+        settings.schedule.evaluate = "0 0 6 * * *".to_owned();
+        settings.schedule.timezone = "Mars/Olympus".to_owned();
+        let problems = settings.validate();
+        assert!(
+            problems[0].starts_with("schedule.timezone: \"Mars/Olympus\""),
+            "{problems:?}"
+        );
+
+        settings.schedule.timezone = "Europe/Berlin".to_owned();
+        settings.daemon.shutdown_timeout_seconds = 0;
+        settings.log.level = "info,=[".to_owned();
+        let problems = settings.validate();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("daemon.shutdown_timeout_seconds"),
+            "{problems:?}"
+        );
+        assert!(problems[1].starts_with("log.level"), "{problems:?}");
     }
 }

@@ -25,7 +25,10 @@
 //!   as an `.eml` file, and says whether a failure is worth retrying.
 //! - [`metrics`]: operators' counters in the Prometheus text format, and
 //!   [`http`]: the optional `/healthz` and `/metrics` endpoints (axum).
-//! - [`stop`]: the cooperative stop request long work checks between files and emails.
+//! - [`jobs`]: one run of each periodic job (inbox, time-based pass, dispatch) under the pass lock,
+//!   recorded in `job_runs`; [`daemon`]: running them on `[schedule]` until a signal, with a shared
+//!   [`daemon::State`] of counters and last runs, systemd notifications and a graceful shutdown;
+//!   [`stop`]: the cooperative stop request long work checks between files and emails.
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
 //!   command does. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
@@ -34,6 +37,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod dispatch;
 pub mod domain;
 pub mod email;
@@ -41,6 +45,7 @@ pub mod evaluate;
 pub mod goals;
 pub mod http;
 pub mod inbox;
+pub mod jobs;
 pub mod metrics;
 pub mod schedule;
 pub mod stop;

@@ -9,7 +9,7 @@ pub fn check(env: &Env) -> anyhow::Result<Exit> {
     );
     println!("# configuration from {source}");
     print!("{}", env.settings.redacted_toml()?);
-    let problems = env.settings.validate();
+    let problems = env.settings.validate_at(env.clock.now());
     if problems.is_empty() {
         println!("# configuration is valid");
         Ok(Exit::Ok)

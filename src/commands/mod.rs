@@ -4,11 +4,13 @@
 
 mod alerts;
 mod config_cmd;
+mod daemon;
 mod demo;
 mod goals;
 mod output;
 mod run_once;
 mod snapshots;
+mod status;
 mod users;
 
 use crate::cli::{Cli, Command};
@@ -33,8 +35,6 @@ pub struct Env {
 
 /// Runs the command line and returns the process exit status.
 pub fn dispatch(cli: Cli) -> ExitCode {
-    let quiet = matches!(cli.command, Some(Command::Demo { .. }));
-    crate::telemetry::init(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -42,7 +42,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Work abandoned at a daemon's shutdown timeout must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Rejected) => ExitCode::from(1),
         Err(e) => {
@@ -67,6 +70,17 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let loaded = config::load(cli.config.as_deref())?;
+    // Logging as configured; the demo, which prints its own story, only warns.
+    let format = cli.log_format.unwrap_or(loaded.settings.log.format);
+    let level = if matches!(command, Command::Demo { .. }) {
+        "warn"
+    } else {
+        loaded.settings.log.level.as_str()
+    };
+    crate::telemetry::init(format, level);
+    if cli.dry_run && !matches!(command, Command::RunOnce) {
+        anyhow::bail!("--dry-run only applies to --run-once (or run-once)");
+    }
     if let Command::Demo { dir, fixtures } = &command {
         // The demo keeps its own database, inbox and clock; [email] comes
         // from the configuration (a file transport writes into the demo folder).
@@ -86,7 +100,10 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 Exit::Ok
             }))
         }
+        Command::RunOnce if cli.dry_run => run_once::dry_run(&env).await,
         Command::RunOnce => run_once::run(&env).await,
+        Command::Daemon => daemon::run(&env).await,
+        Command::Status(json) => status::run(&env, json.json).await,
         Command::Users(cmd) => users::run(&env, cmd).await,
         Command::Snapshots(cmd) => snapshots::run(&env, cmd).await,
         Command::Goals(cmd) => goals::run_goals(&env, cmd).await,
