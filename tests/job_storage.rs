@@ -1,5 +1,5 @@
 //! The job half of storage: `job_runs`, the pass lock between processes, and the outbox counts and
-//! claim release the daemon needs. Every test runs on SQLite, and on PostgreSQL when
+//! claim release the daemon needs (with a dispatch stopped midway). Every test runs on SQLite, and on PostgreSQL when
 //! GOALKEEPER_TEST_POSTGRES_URL is set (always, in CI).
 
 #[macro_use]
@@ -7,13 +7,17 @@ mod common;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use goalkeeper::config::Settings;
+use goalkeeper::dispatch::{Dispatcher, Mailer, SendFailure};
 use goalkeeper::domain::alerts::{AlertType, NewAlert};
 use goalkeeper::domain::card::GoalCard;
 use goalkeeper::domain::{Email, Goal, GoalId, GoalType, Money, User, UserId};
+use goalkeeper::stop::{Stop, StopHandle};
 use goalkeeper::storage::{
     AlertStorage, DeliveryStatus, JobKind, JobStorage, PgStore, PlannedAlert, SqliteStore, Storage,
 };
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -79,48 +83,7 @@ async fn delivery_counts_cover_every_status_and_a_released_claim_is_pending_agai
     assert_eq!(counts.len(), 5);
     assert!(counts.values().all(|n| *n == 0), "{counts:?}");
 
-    let user = User {
-        id: UserId::parse("ana").unwrap(),
-        email: Some(Email::parse("ana@example.org").unwrap()),
-        display_name: None,
-        timezone: Tz::UTC,
-    };
-    store.upsert_users(&[user], at(5, 0)).await.unwrap();
-    let goal = Goal::new(
-        GoalId::parse("bike").unwrap(),
-        UserId::parse("ana").unwrap(),
-        GoalType::Custom,
-        "New bike",
-        Money::from_cents(100_000),
-        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        at(5, 0),
-    );
-    store.add_goal(&goal).await.unwrap();
-    let card = GoalCard {
-        goal_name: "New bike".to_owned(),
-        goal_type: "custom".to_owned(),
-        target_is_percent: false,
-        current: 50_000,
-        target: 100_000,
-        progress: 0.5,
-        on_track: true,
-        required_monthly: 0,
-        projected_completion: None,
-    };
-    let alert = PlannedAlert {
-        goal_id: goal.id.clone(),
-        user_id: goal.user_id.clone(),
-        alert: NewAlert {
-            alert_type: AlertType::Milestone50,
-            occurrence: String::new(),
-            title: "Halfway there: New bike".to_owned(),
-            message: "You are halfway.".to_owned(),
-            action_url: None,
-        },
-        card,
-        email: true,
-    };
-    assert_eq!(store.record_alerts(&[alert], at(5, 0)).await.unwrap(), 1);
+    seed_alert(&store, "ana").await;
     assert_eq!(store.delivery_counts().await.unwrap()[&DeliveryStatus::Pending], 1);
 
     let due = store.due_deliveries(at(6, 0), 10).await.unwrap();
@@ -159,9 +122,111 @@ async fn delivery_counts_cover_every_status_and_a_released_claim_is_pending_agai
     );
 }
 
+/// `user` (with an email address) and a goal of theirs that raised one emailed alert: one pending delivery.
+async fn seed_alert<S: AlertStorage>(store: &S, user: &str) {
+    let person = User {
+        id: UserId::parse(user).unwrap(),
+        email: Some(Email::parse(&format!("{user}@example.org")).unwrap()),
+        display_name: None,
+        timezone: Tz::UTC,
+    };
+    store.upsert_users(&[person], at(5, 0)).await.unwrap();
+    let goal = Goal::new(
+        GoalId::parse(&format!("{user}-bike")).unwrap(),
+        UserId::parse(user).unwrap(),
+        GoalType::Custom,
+        "New bike",
+        Money::from_cents(100_000),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        at(5, 0),
+    );
+    store.add_goal(&goal).await.unwrap();
+    let card = GoalCard {
+        goal_name: "New bike".to_owned(),
+        goal_type: "custom".to_owned(),
+        target_is_percent: false,
+        current: 50_000,
+        target: 100_000,
+        progress: 0.5,
+        on_track: true,
+        required_monthly: 0,
+        projected_completion: None,
+    };
+    let alert = PlannedAlert {
+        goal_id: goal.id.clone(),
+        user_id: goal.user_id.clone(),
+        alert: NewAlert {
+            alert_type: AlertType::Milestone50,
+            occurrence: String::new(),
+            title: "Halfway there: New bike".to_owned(),
+            message: "You are halfway.".to_owned(),
+            action_url: None,
+        },
+        card,
+        email: true,
+    };
+    assert_eq!(store.record_alerts(&[alert], at(5, 0)).await.unwrap(), 1);
+}
+
+/// A mailer that takes its time and, on its first send, asks the dispatch to stop.
+struct StoppingMailer {
+    stop: StopHandle,
+    sent: std::sync::Mutex<usize>,
+}
+
+impl Mailer for StoppingMailer {
+    async fn send(&self, _message: lettre::Message) -> Result<(), SendFailure> {
+        self.stop.request();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        *self.sent.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+async fn a_dispatch_asked_to_stop_finishes_the_send_under_way_and_gives_back_the_emails_not_started<S: AlertStorage>(
+    store: S,
+) {
+    seed_alert(&store, "ana").await;
+    seed_alert(&store, "ben").await;
+    let settings = Settings::builtin().unwrap().email;
+    let (handle, stop) = Stop::new();
+    let mailer = Arc::new(StoppingMailer {
+        stop: handle,
+        sent: std::sync::Mutex::new(0),
+    });
+    let dispatcher = Dispatcher {
+        mailer: mailer.clone(),
+        sender: goalkeeper::email::render::Sender::from_settings(&settings).unwrap(),
+        settings,
+        instance: "host:1".to_owned(),
+        // One send at a time: the second email waits for the first, and finds the stop requested.
+        concurrency: 1,
+    };
+    // Noon: outside the default quiet hours (22:00-08:00).
+    let summary = dispatcher.run_until(&store, at(12, 0), &stop).await.unwrap();
+    assert_eq!((summary.emails_sent, summary.alerts_sent), (1, 1));
+    assert_eq!(*mailer.sent.lock().unwrap(), 1);
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (
+            counts[&DeliveryStatus::Sent],
+            counts[&DeliveryStatus::Pending],
+            counts[&DeliveryStatus::Sending]
+        ),
+        (1, 1, 0)
+    );
+    let left = store.due_deliveries(at(12, 1), 10).await.unwrap();
+    assert_eq!(left[0].attempts, 0);
+    // The next dispatch sends it, once.
+    let summary = dispatcher.run_until(&store, at(12, 1), &Stop::never()).await.unwrap();
+    assert_eq!(summary.emails_sent, 1);
+    assert_eq!(store.delivery_counts().await.unwrap()[&DeliveryStatus::Sent], 2);
+}
+
 on_both_backends!(
     every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_summary,
     delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back,
+    a_dispatch_asked_to_stop_finishes_the_send_under_way_and_gives_back_the_emails_not_started,
 );
 
 /// Two stores on one database (two processes, as far as the lock can tell).
