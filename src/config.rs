@@ -22,6 +22,7 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub daemon: DaemonSettings,
     pub log: LogSettings,
+    pub http: HttpSettings,
 }
 
 /// `[schedule]`: the daemon's jobs.
@@ -151,6 +152,14 @@ pub enum SmtpSecurity {
     None,
 }
 
+/// `[http]`: the daemon's optional `/healthz` and `/metrics` endpoints.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `HOST:PORT` to listen on, e.g. `127.0.0.1:9187`; empty = no HTTP server.
+    pub listen: String,
+}
+
 /// Where the settings came from, for `check-config`.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -247,6 +256,12 @@ impl Settings {
             problems.push("inbox.processed_dir and inbox.failed_dir must differ".to_owned());
         }
         problems.extend(self.email.validate());
+        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "http.listen: expected HOST:PORT with an IP address, like 127.0.0.1:9187, or \"\" for none; found {:?}",
+                self.http.listen
+            ));
+        }
         problems.extend(self.schedule.validate(None));
         if self.daemon.shutdown_timeout_seconds == 0 {
             problems.push("daemon.shutdown_timeout_seconds: expected at least 1".to_owned());

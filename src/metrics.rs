@@ -23,7 +23,7 @@ struct Inner {
     files: Family<Labels, Counter>,
     snapshots: Counter,
     progress_entries: Counter,
-    alerts: Family<Labels, Counter>,
+    alerts: Family<Labels, Gauge>,
     emails: Family<Labels, Counter>,
     job_runs: Family<Labels, Counter>,
     job_failures: Family<Labels, Counter>,
@@ -35,6 +35,12 @@ struct Inner {
 #[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
 }
 
 impl Default for Metrics {
@@ -64,8 +70,12 @@ impl Metrics {
             "Goal progress entries written by sync",
             progress_entries.clone(),
         );
-        let alerts = Family::<Labels, Counter>::default();
-        registry.register("alerts_generated", "Alerts stored, by type", alerts.clone());
+        let alerts = Family::<Labels, Gauge>::default();
+        registry.register(
+            "alerts_stored",
+            "Alerts generated and stored so far, by type",
+            alerts.clone(),
+        );
         let emails = Family::<Labels, Counter>::default();
         registry.register(
             "emails",
@@ -120,12 +130,39 @@ impl Metrics {
         i.progress_entries.inc_by(s.progress_entries as u64);
     }
 
-    /// Alerts stored, of one type.
-    pub fn alerts(&self, alert_type: &str, count: u64) {
-        self.inner
-            .alerts
-            .get_or_create(&label("type", alert_type))
-            .inc_by(count);
+    /// Alerts stored so far, by type (read from the database at scrape time).
+    pub fn alert_totals(&self, totals: &[(String, i64)]) {
+        for (alert_type, n) in totals {
+            self.inner.alerts.get_or_create(&label("type", alert_type)).set(*n);
+        }
+    }
+
+    /// What a job's successful run reported (its JSON summary), counted.
+    pub fn summary(&self, job: &str, summary: &serde_json::Value) {
+        let n = |key: &str| {
+            summary
+                .get(key)
+                .and_then(serde_json::Value::as_u64)
+                .map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX))
+        };
+        match job {
+            "inbox" => self.inbox(&crate::inbox::InboxSummary {
+                files: n("files"),
+                snapshots: n("snapshots"),
+                duplicates: n("duplicates"),
+                failed: n("failed"),
+                progress_entries: n("progress_entries"),
+                ..Default::default()
+            }),
+            "dispatch" => self.dispatch(&crate::dispatch::DispatchSummary {
+                emails_sent: n("emails_sent"),
+                alerts_sent: n("alerts_sent"),
+                deferred: n("deferred"),
+                retrying: n("retrying"),
+                failed: n("failed"),
+            }),
+            _ => {}
+        }
     }
 
     /// What a dispatch did.
@@ -184,7 +221,8 @@ mod tests {
             progress_entries: 16,
             ..Default::default()
         });
-        m.alerts("milestone_50", 3);
+        m.alert_totals(&[("milestone_50".to_owned(), 3)]);
+        m.summary("inbox", &serde_json::json!({"files": 1, "failed": 1}));
         m.dispatch(&crate::dispatch::DispatchSummary {
             emails_sent: 1,
             alerts_sent: 2,
@@ -195,11 +233,12 @@ mod tests {
         m.job("dispatch", false, 1_780_000_000.0, 1.5);
         let text = m.render();
         for line in [
-            "goalkeeper_files_total{outcome=\"stored\"} 2",
+            "goalkeeper_files_total{outcome=\"stored\"} 3",
+            "goalkeeper_files_total{outcome=\"failed\"} 1",
             "goalkeeper_files_total{outcome=\"duplicate\"} 1",
             "goalkeeper_snapshots_stored_total 8",
             "goalkeeper_progress_entries_total 16",
-            "goalkeeper_alerts_generated_total{type=\"milestone_50\"} 3",
+            "goalkeeper_alerts_stored{type=\"milestone_50\"} 3",
             "goalkeeper_emails_total{outcome=\"sent\"} 2",
             "goalkeeper_emails_total{outcome=\"deferred\"} 1",
             "goalkeeper_job_runs_total{job=\"inbox\"} 1",

@@ -961,3 +961,60 @@ fn no_password_and_no_email_body_reaches_the_logs_even_at_trace_level() {
         }
     }
 }
+
+/// A plain HTTP/1.1 GET: (status line, whole reply).
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    (reply.lines().next().unwrap_or_default().to_owned(), reply)
+}
+
+#[test]
+fn the_daemon_serves_health_and_metrics_over_http_when_asked() {
+    let sb = sandbox_with_goals();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = quick();
+    env.push(("GOALKEEPER__HTTP__LISTEN", format!("127.0.0.1:{port}")));
+    let mut daemon = Daemon::start(&sb, &env);
+    daemon.wait_ready();
+    drop_sample(&sb, "snapshots-2025-01.csv");
+    wait_until("the file processed", Duration::from_secs(20), || {
+        names_in(&sb.processed()).len() == 1
+    });
+    wait_until("healthz says ok", Duration::from_secs(10), || {
+        http_get(port, "/healthz").0.contains("200")
+    });
+    let (_, health) = http_get(port, "/healthz");
+    assert!(
+        health.contains("\"database\":\"ok\"") && health.contains("\"inbox\":\"ok\""),
+        "{health}"
+    );
+    wait_until("the file counted in /metrics", Duration::from_secs(10), || {
+        http_get(port, "/metrics")
+            .1
+            .contains("goalkeeper_files_total{outcome=\"stored\"} 1")
+    });
+    let (status, metrics) = http_get(port, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    for needle in [
+        "goalkeeper_snapshots_stored_total 4",
+        "goalkeeper_job_runs_total{job=\"inbox\"}",
+        "goalkeeper_job_last_success_timestamp_seconds{job=\"inbox\"}",
+        "goalkeeper_job_last_duration_seconds{job=\"dispatch\"}",
+        "goalkeeper_emails_total{outcome=\"sent\"}",
+        "goalkeeper_alerts_stored{type=",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle:?} in\n{metrics}");
+    }
+    daemon.terminate(Duration::from_secs(10));
+    // Stopped with the daemon.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}

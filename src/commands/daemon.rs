@@ -38,8 +38,69 @@ async fn serve<S: AlertStorage + JobStorage>(
         inbox = %env.settings.inbox.dir.display(),
         "goalkeeper daemon starting"
     );
-    crate::daemon::run(ctx, state, shutdown).await?;
+    let http = match env.settings.http.listen.as_str() {
+        "" => None,
+        listen => Some(start_http(listen, ctx.store.clone(), state.clone(), env).await?),
+    };
+    let outcome = crate::daemon::run(ctx, state, shutdown).await;
+    if let Some((stop, server)) = http {
+        let _ = stop.send(());
+        match tokio::time::timeout(std::time::Duration::from_secs(5), server).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Err(_) => tracing::warn!("the HTTP server did not stop within 5 s"),
+            _ => {}
+        }
+    }
+    outcome?;
     Ok(Exit::Ok)
+}
+
+type HttpTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Binds `[http] listen` (an error if it cannot, before the daemon reports
+/// ready) and serves `/healthz` and `/metrics` until told to stop.
+async fn start_http<S: AlertStorage>(
+    listen: &str,
+    store: S,
+    state: Arc<State>,
+    env: &Env,
+) -> anyhow::Result<(tokio::sync::oneshot::Sender<()>, HttpTask)> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
+    let ping = store.clone();
+    let counts = store;
+    let poll = env.settings.schedule.inbox_poll_seconds;
+    let probe = crate::http::Probe {
+        state,
+        poll_interval: (poll > 0).then(|| chrono::TimeDelta::seconds(i64::try_from(poll).unwrap_or(i64::MAX))),
+        database: Arc::new(move || {
+            let store = ping.clone();
+            Box::pin(async move {
+                // One indexed lookup: a real round trip that reads nothing much.
+                store
+                    .known_user_ids(&["-"])
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:#}"))
+            })
+        }),
+        alert_totals: Arc::new(move || {
+            let store = counts.clone();
+            Box::pin(async move { store.alert_counts().await.map_err(|e| format!("{e:#}")) })
+        }),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tracing::info!(%listen, "serving /healthz and /metrics");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, crate::http::router(probe))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
+    });
+    Ok((stop, server))
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

@@ -49,6 +49,8 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct State {
     started_at: DateTime<Utc>,
+    /// Counters for `/metrics`, kept up to date as runs end.
+    pub metrics: crate::metrics::Metrics,
     ready: AtomicBool,
     stopping: AtomicBool,
     jobs: Mutex<BTreeMap<String, JobStats>>,
@@ -58,6 +60,7 @@ impl State {
     pub fn new(started_at: DateTime<Utc>) -> State {
         State {
             started_at,
+            metrics: crate::metrics::Metrics::new(),
             ready: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             jobs: Mutex::new(BTreeMap::new()),
@@ -124,6 +127,9 @@ impl State {
         summary: serde_json::Value,
         report: String,
     ) {
+        self.metrics
+            .job(name, true, at.timestamp() as f64, duration_ms as f64 / 1000.0);
+        self.metrics.summary(name, &summary);
         self.update(name, |s| {
             s.running = false;
             s.runs += 1;
@@ -138,6 +144,8 @@ impl State {
     }
 
     pub(super) fn failed(&self, name: &str, at: DateTime<Utc>, duration_ms: u64, error: String) {
+        self.metrics
+            .job(name, false, at.timestamp() as f64, duration_ms as f64 / 1000.0);
         self.update(name, |s| {
             s.running = false;
             s.runs += 1;
@@ -149,6 +157,12 @@ impl State {
             s.last_report = Some(format!("failed: {error}"));
             s.last_error = Some(error);
         });
+    }
+
+    /// Records a successful inbox run at `at` (for tests of what reads the state).
+    #[doc(hidden)]
+    pub fn inbox_succeeded_for_tests(&self, at: DateTime<Utc>) {
+        self.succeeded("inbox", at, 1, serde_json::json!({}), "inbox: test".to_owned());
     }
 
     /// One line for systemd's `STATUS=`: each job's last report.

@@ -473,6 +473,14 @@ macro_rules! impl_alert_storage {
                 Ok(())
             }
 
+            async fn alert_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
+                Ok(
+                    sqlx::query_as("SELECT alert_type, COUNT(*) FROM alerts GROUP BY alert_type ORDER BY alert_type")
+                        .fetch_all(&self.pool)
+                        .await?,
+                )
+            }
+
             async fn delivery_counts(
                 &self,
             ) -> anyhow::Result<std::collections::BTreeMap<$crate::storage::DeliveryStatus, i64>> {

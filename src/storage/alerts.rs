@@ -220,6 +220,9 @@ pub trait AlertStorage: Storage {
         &self,
     ) -> impl Future<Output = anyhow::Result<std::collections::BTreeMap<DeliveryStatus, i64>>> + Send;
 
+    /// How many alerts are stored, by type (for `/metrics`).
+    fn alert_counts(&self) -> impl Future<Output = anyhow::Result<Vec<(String, i64)>>> + Send;
+
     /// Records what happened to claimed emails, in one transaction.
     fn finish(
         &self,
