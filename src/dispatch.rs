@@ -183,9 +183,7 @@ impl<M: Mailer> Dispatcher<M> {
                 }
             }
         }
-        for (ids, at, reason) in &deferrals {
-            store.defer(ids, *at, reason, now).await?;
-        }
+        store.defer(&deferrals, now).await?;
         if !failed.is_empty() {
             store.finish(&failed, now).await?;
         }

@@ -25,6 +25,9 @@ pub struct PassSummary {
     pub new_alerts: usize,
 }
 
+/// Candidate goals whose histories are read at once.
+const CANDIDATE_BATCH: usize = 2_000;
+
 /// Whether the time could raise anything for `goal` today: a target date at
 /// most 30 days away (or passed), or a reminder due in this tracking period.
 fn is_candidate(goal: &Goal, today: NaiveDate) -> bool {
@@ -55,41 +58,58 @@ pub async fn time_pass<S: AlertStorage>(
         ..PassSummary::default()
     };
     let mut raised = Vec::new();
-    for goal in &goals {
-        let tz = zones.get(goal.user_id.as_str()).copied().unwrap_or(Tz::UTC);
-        let today = now.with_timezone(&tz).date_naive();
-        if !is_candidate(goal, today) {
-            continue;
-        }
-        summary.candidates += 1;
-        let history = store.progress_history(&goal.id).await?;
-        let from = history.last().map_or(Period::MIN, |e| e.period);
-        let latest = store
-            .user_snapshots(&goal.user_id, from)
-            .await?
-            .pop()
-            .map(|(_, _, s)| s);
-        let live = live_summary(goal, &history, latest.as_ref(), today);
-        let period = Period::of_date(today).unwrap_or(Period::MIN);
-        let evaluation = Evaluation::from_summary(period, Money::ZERO, &live);
-        let has_entry = alerts::tracking_period(goal.tracking_frequency, goal.reminder_day, today).is_some_and(|tp| {
-            history.iter().any(|e| {
-                let day = e.recorded_at.with_timezone(&tz).date_naive();
-                tp.first_day <= day && day <= tp.last_day
-            })
-        });
-        let current = history.last().map(|e| e.value).unwrap_or(Money::ZERO);
-        let card = GoalCard::new(goal, current, &evaluation);
-        for alert in alerts::on_time(goal, Some(&evaluation), today, has_entry, &alerter.base_url) {
-            raised.push((
-                goal.id.clone(),
-                goal.user_id.clone(),
-                Raised {
-                    period,
-                    alert,
-                    card: card.clone(),
-                },
-            ));
+    // Candidates first, then their histories and their users' latest
+    // snapshots a batch at a time: a few queries per batch, not per goal.
+    let candidates: Vec<(&Goal, Tz, NaiveDate)> = goals
+        .iter()
+        .filter_map(|goal| {
+            let tz = zones.get(goal.user_id.as_str()).copied().unwrap_or(Tz::UTC);
+            let today = now.with_timezone(&tz).date_naive();
+            is_candidate(goal, today).then_some((goal, tz, today))
+        })
+        .collect();
+    summary.candidates = candidates.len();
+    for batch in candidates.chunks(CANDIDATE_BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|(g, _, _)| g.id.as_str()).collect();
+        let mut histories = store.progress_histories(&ids).await?;
+        let users: Vec<&str> = batch
+            .iter()
+            .map(|(g, _, _)| g.user_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let latest_of = store.latest_snapshots(&users).await?;
+        for &(goal, tz, today) in batch {
+            let history = histories.remove(goal.id.as_str()).unwrap_or_default();
+            let from = history.last().map_or(Period::MIN, |e| e.period);
+            // The user's newest snapshot, if it is not older than the newest entry.
+            let latest = latest_of
+                .get(goal.user_id.as_str())
+                .filter(|(period, _)| *period >= from)
+                .map(|(_, s)| s);
+            let live = live_summary(goal, &history, latest, today);
+            let period = Period::of_date(today).unwrap_or(Period::MIN);
+            let evaluation = Evaluation::from_summary(period, Money::ZERO, &live);
+            let has_entry =
+                alerts::tracking_period(goal.tracking_frequency, goal.reminder_day, today).is_some_and(|tp| {
+                    history.iter().any(|e| {
+                        let day = e.recorded_at.with_timezone(&tz).date_naive();
+                        tp.first_day <= day && day <= tp.last_day
+                    })
+                });
+            let current = history.last().map(|e| e.value).unwrap_or(Money::ZERO);
+            let card = GoalCard::new(goal, current, &evaluation);
+            for alert in alerts::on_time(goal, Some(&evaluation), today, has_entry, &alerter.base_url) {
+                raised.push((
+                    goal.id.clone(),
+                    goal.user_id.clone(),
+                    Raised {
+                        period,
+                        alert,
+                        card: card.clone(),
+                    },
+                ));
+            }
         }
     }
     let planned = alerter.plan(store, raised).await?;

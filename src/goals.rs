@@ -201,6 +201,20 @@ impl GoalTrack {
     }
 }
 
+impl crate::storage::GoalWrites for FilePlan {
+    fn progress(&self) -> &[FileProgress] {
+        &self.progress
+    }
+
+    fn completed(&self) -> &[GoalId] {
+        &self.completed
+    }
+
+    fn alerts(&self) -> &[PlannedAlert] {
+        &self.alerts
+    }
+}
+
 /// Sync during one inbox run: each file's new months are tracked from the
 /// summaries its first pass built and the state cached from earlier files,
 /// and stored in the file's own transaction. Goals whose stored entries go
@@ -210,7 +224,7 @@ pub struct RunSync {
     /// Users with active goals when the run started: whose summaries to build.
     pub wanted: Arc<HashSet<String>>,
     pub alerter: Alerter,
-    goals: HashMap<String, Vec<Goal>>,
+    goals: HashMap<String, Vec<Arc<Goal>>>,
     tracks: HashMap<GoalId, GoalTrack>,
 }
 
@@ -222,11 +236,107 @@ pub struct FilePlan {
     /// Alerts the file's new entries raise.
     pub alerts: Vec<PlannedAlert>,
     /// Goals to recompute in full once the file is stored.
-    pub resync: Vec<Goal>,
+    pub resync: Vec<Arc<Goal>>,
     goals: usize,
     updates: Vec<(GoalId, GoalTrack)>,
     /// Completed goals by user, to drop from the run's cache.
     finished: Vec<(String, GoalId)>,
+}
+
+/// One user's snapshots in a file (indices, in period order) and their
+/// active goals with where tracking stands.
+struct UserWork {
+    indices: Vec<usize>,
+    goals: Vec<(Arc<Goal>, Option<GoalTrack>)>,
+}
+
+/// Alerts raised by tracking: (goal, user, alert).
+type RaisedAlerts = Vec<(GoalId, UserId, Raised)>;
+
+/// A file's plan whose tracking is under way (see [`RunSync::start_plan`]).
+pub struct PendingPlan {
+    job: tokio::task::JoinHandle<(FilePlan, RaisedAlerts)>,
+}
+
+impl PendingPlan {
+    /// Waits for tracking and turns the alerts it raised into the ones to store.
+    pub async fn finish<S: AlertStorage>(self, store: &S, alerter: &mut Alerter) -> anyhow::Result<FilePlan> {
+        let (mut plan, raised) = self
+            .job
+            .await
+            .map_err(|e| anyhow::anyhow!("goal tracking stopped: {e}"))?;
+        plan.alerts = alerter.plan(store, raised).await?;
+        Ok(plan)
+    }
+}
+
+/// Tracks every goal of a file's users over their new snapshots.
+fn track_file(
+    work: Vec<UserWork>,
+    periods: &[Period],
+    summaries: &[Option<SnapshotSummary>],
+    base_url: &str,
+) -> (FilePlan, RaisedAlerts) {
+    let mut plan = FilePlan::default();
+    let mut raised = Vec::new();
+    let alerting = Alerting {
+        mode: AlertMode::EveryEntry,
+        base_url,
+    };
+    for UserWork { indices, goals } in work {
+        let first = periods[indices[0]];
+        let at: Option<Vec<SnapshotAt<'_>>> = indices
+            .iter()
+            .map(|&i| {
+                summaries.get(i)?.as_ref().map(|summary| SnapshotAt {
+                    snapshot_id: None,
+                    period: periods[i],
+                    summary,
+                })
+            })
+            .collect();
+        for (goal, state) in goals {
+            plan.goals += 1;
+            let in_order = state
+                .as_ref()
+                .is_some_and(|t| t.last_period.is_none_or(|last| last < first));
+            let (Some(at), true, Some(state)) = (&at, in_order, state) else {
+                plan.resync.push(goal);
+                continue;
+            };
+            let tracked = track(&goal, state.prior, at, Some(alerting));
+            log_paid_off(&tracked.entries);
+            raised.extend(
+                tracked
+                    .alerts
+                    .into_iter()
+                    .map(|r| (goal.id.clone(), goal.user_id.clone(), r)),
+            );
+            for entry in tracked.entries {
+                // `at` and `indices` are in the same order: the entry's snapshot is found by period.
+                let snapshot = indices.iter().copied().find(|&i| periods[i] == entry.period);
+                if let Some(snapshot) = snapshot {
+                    plan.progress.push(FileProgress { snapshot, entry });
+                }
+            }
+            if tracked.completed_in.is_some() {
+                plan.completed.push(goal.id.clone());
+                plan.finished.push((goal.user_id.to_string(), goal.id.clone()));
+            }
+            let last_period = at.last().map(|a| a.period).or(state.last_period);
+            plan.updates.push((
+                goal.id.clone(),
+                GoalTrack {
+                    prior: tracked.prior,
+                    last_period,
+                },
+            ));
+        }
+    }
+    // In index order: each month adds an entry to every goal, and inserting
+    // them sorted keeps SQLite's B-tree cursor close to where it was.
+    plan.progress.sort_by(|a, b| a.entry.goal_id.cmp(&b.entry.goal_id));
+    (plan, raised)
 }
 
 impl RunSync {
@@ -239,14 +349,17 @@ impl RunSync {
         })
     }
 
-    /// Plans the progress entries for a file's snapshots; `summaries` holds
-    /// a summary for each snapshot of a user in `wanted`.
-    pub async fn plan<S: AlertStorage>(
+    /// Starts planning the progress entries for a file's snapshots;
+    /// `summaries` holds a summary for each snapshot of a user in `wanted`.
+    /// What the goals need from storage is read here; tracking them runs on a
+    /// blocking thread, so it overlaps with storing the file's lines, and
+    /// [`PendingPlan::finish`] collects it.
+    pub async fn start_plan<S: AlertStorage>(
         &mut self,
         store: &S,
         snapshots: &[NewSnapshot],
-        summaries: &[Option<SnapshotSummary>],
-    ) -> anyhow::Result<FilePlan> {
+        summaries: Vec<Option<SnapshotSummary>>,
+    ) -> anyhow::Result<PendingPlan> {
         let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, s) in snapshots.iter().enumerate() {
             if self.wanted.contains(s.user_id.as_str()) {
@@ -272,7 +385,10 @@ impl RunSync {
             let unknown: HashSet<&str> = unknown.into_iter().collect();
             for goal in goals {
                 if unknown.contains(goal.user_id.as_str()) {
-                    self.goals.entry(goal.user_id.to_string()).or_default().push(goal);
+                    self.goals
+                        .entry(goal.user_id.to_string())
+                        .or_default()
+                        .push(Arc::new(goal));
                 }
             }
         }
@@ -284,7 +400,7 @@ impl RunSync {
             .collect();
         if !untracked.is_empty() {
             let states = store.sync_states(&untracked).await?;
-            let goals: Vec<&Goal> = by_user
+            let goals: Vec<&Arc<Goal>> = by_user
                 .keys()
                 .flat_map(|u| self.goals.get(*u).into_iter().flatten())
                 .collect();
@@ -296,70 +412,27 @@ impl RunSync {
             }
         }
 
-        let mut plan = FilePlan::default();
-        let mut raised = Vec::new();
-        let alerting = Alerting {
-            mode: AlertMode::EveryEntry,
-            base_url: &self.alerter.base_url,
-        };
-        for (user, mut indices) in by_user {
-            indices.sort_by_key(|&i| snapshots[i].period);
-            let first = snapshots[indices[0]].period;
-            let at: Option<Vec<SnapshotAt<'_>>> = indices
-                .iter()
-                .map(|&i| {
-                    summaries.get(i)?.as_ref().map(|summary| SnapshotAt {
-                        snapshot_id: None,
-                        period: snapshots[i].period,
-                        summary,
-                    })
-                })
-                .collect();
-            for goal in self.goals.get(user).into_iter().flatten() {
-                plan.goals += 1;
-                // Taken out of the cache, put back by `committed`: a file that
-                // fails leaves it out, and it is read from storage again.
-                let state = self.tracks.remove(&goal.id);
-                let in_order = state
-                    .as_ref()
-                    .is_some_and(|t| t.last_period.is_none_or(|last| last < first));
-                let (Some(at), true, Some(state)) = (&at, in_order, state) else {
-                    plan.resync.push(goal.clone());
-                    continue;
-                };
-                let tracked = track(goal, state.prior, at, Some(alerting));
-                log_paid_off(&tracked.entries);
-                raised.extend(
-                    tracked
-                        .alerts
-                        .into_iter()
-                        .map(|r| (goal.id.clone(), goal.user_id.clone(), r)),
-                );
-                for entry in tracked.entries {
-                    let snapshot = indices.iter().copied().find(|&i| snapshots[i].period == entry.period);
-                    if let Some(snapshot) = snapshot {
-                        plan.progress.push(FileProgress { snapshot, entry });
-                    }
-                }
-                if tracked.completed_in.is_some() {
-                    plan.completed.push(goal.id.clone());
-                    plan.finished.push((goal.user_id.to_string(), goal.id.clone()));
-                }
-                let last_period = at.last().map(|a| a.period).or(state.last_period);
-                plan.updates.push((
-                    goal.id.clone(),
-                    GoalTrack {
-                        prior: tracked.prior,
-                        last_period,
-                    },
-                ));
-            }
-        }
-        // In index order: each month adds an entry to every goal, and inserting
-        // them sorted keeps SQLite's B-tree cursor close to where it was.
-        plan.progress.sort_by(|a, b| a.entry.goal_id.cmp(&b.entry.goal_id));
-        plan.alerts = self.alerter.plan(store, raised).await?;
-        Ok(plan)
+        // Taken out of the cache, put back by `committed`: a file that fails
+        // leaves them out, and they are read from storage again.
+        let work: Vec<UserWork> = by_user
+            .into_values()
+            .map(|mut indices| {
+                indices.sort_by_key(|&i| snapshots[i].period);
+                let user = snapshots[indices[0]].user_id.as_str();
+                let goals = self
+                    .goals
+                    .get(user)
+                    .into_iter()
+                    .flatten()
+                    .map(|g| (g.clone(), self.tracks.remove(&g.id)))
+                    .collect();
+                UserWork { indices, goals }
+            })
+            .collect();
+        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
+        let base_url = self.alerter.base_url.clone();
+        let job = tokio::task::spawn_blocking(move || track_file(work, &periods, &summaries, &base_url));
+        Ok(PendingPlan { job })
     }
 
     /// After the file's transaction committed: remember where each goal

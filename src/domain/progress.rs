@@ -486,6 +486,49 @@ fn checked_pow(base: Decimal, exponent: u32) -> Option<Decimal> {
     }
 }
 
+/// `checked_pow` of one base for many exponents, keeping the squares
+/// base^(2^j) between calls: each result is the same product, taken in the
+/// same order, as `checked_pow(base, n)` computes.
+struct Powers {
+    /// base^(2^j) for j = 0..; `None` from the first square that overflowed.
+    squares: Vec<Option<Decimal>>,
+}
+
+impl Powers {
+    fn new(base: Decimal) -> Powers {
+        Powers {
+            squares: vec![Some(base)],
+        }
+    }
+
+    /// base^(2^j), squaring up to it if not done yet.
+    fn square(&mut self, j: usize) -> Option<Decimal> {
+        while self.squares.len() <= j {
+            let next = self.squares.last().copied().flatten().and_then(|s| s.checked_mul(s));
+            self.squares.push(next);
+        }
+        self.squares.get(j).copied().flatten()
+    }
+
+    fn pow(&mut self, exponent: u32) -> Option<Decimal> {
+        let mut result = Decimal::ONE;
+        let mut rest = exponent;
+        let mut j = 0;
+        loop {
+            if rest & 1 == 1 {
+                result = result.checked_mul(self.square(j)?)?;
+            }
+            rest >>= 1;
+            if rest == 0 {
+                return Some(result);
+            }
+            j += 1;
+            // `checked_pow` squares before it looks at the next bit.
+            self.square(j)?;
+        }
+    }
+}
+
 /// Level end-of-month payment factors for `n ≥ 1` months at monthly rate `i` (> −1, zero or not
 /// negligible): `sink` = i / ((1+i)ⁿ − 1), the payment per unit of FUTURE value; `amortize` =
 /// sink + i = i / (1 − (1+i)⁻ⁿ), the payment per unit of PRESENT value. Each is computed in the form
@@ -589,7 +632,10 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
     if k <= Decimal::ZERO || (i < Decimal::ZERO && bar <= Decimal::ZERO) {
         return None; // falling, or (for a negative rate) levelling off below the goal
     }
-    let reached = |n: u32| match checked_pow(growth, n).and_then(|f| f.checked_mul(k)) {
+    // The search raises `growth` to many exponents: its repeated squares are
+    // computed once (the same products, in the same order, as `checked_pow`).
+    let mut powers = Powers::new(growth);
+    let mut reached = |n: u32| match powers.pow(n).and_then(|f| f.checked_mul(k)) {
         Some(value) if i > Decimal::ZERO => value >= bar,
         Some(value) => value <= bar,
         // Only a growing power overflows, and then it has passed any goal.
@@ -671,6 +717,49 @@ mod standing_tests {
             let obs = Observation { current: Decimal::from(current), as_of, recent_contributions: vec![] };
             let full = summarize(&terms, &obs);
             proptest::prop_assert_eq!(standing(&terms, Decimal::from(current), as_of), (full.progress, full.on_track));
+        }
+    }
+}
+
+#[cfg(test)]
+mod powers_tests {
+    use super::*;
+
+    #[test]
+    fn cached_powers_are_the_same_products_as_checked_pow() {
+        for base in [
+            "1.0041666666666666666666666667",
+            "1.05",
+            "0.99",
+            "2",
+            "1.0000001",
+            "79228162514264337593543950335",
+        ] {
+            let base: Decimal = base.parse().unwrap();
+            let mut powers = Powers::new(base);
+            for n in [
+                0u32,
+                1,
+                2,
+                3,
+                7,
+                8,
+                64,
+                65,
+                100,
+                127,
+                1000,
+                4096,
+                65_535,
+                1 << 20,
+                u32::MAX,
+            ] {
+                assert_eq!(powers.pow(n), checked_pow(base, n), "{base}^{n}");
+            }
+            let mut fresh = Powers::new(base);
+            for n in (0u32..300).rev() {
+                assert_eq!(fresh.pow(n), checked_pow(base, n), "{base}^{n}");
+            }
         }
     }
 }

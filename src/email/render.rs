@@ -210,7 +210,18 @@ fn email_date(now: DateTime<Utc>) -> Result<SystemTime, RenderError> {
     }
 }
 
-fn render_parts(view: &View<'_>) -> Result<(String, String), RenderError> {
+/// The templates, parsed once per process.
+static ENVIRONMENT: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+
+fn environment() -> Result<&'static Environment<'static>, RenderError> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    let env = build_environment()?;
+    Ok(ENVIRONMENT.get_or_init(|| env))
+}
+
+fn build_environment() -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_syntax(SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build()?);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -223,6 +234,11 @@ fn render_parts(view: &View<'_>) -> Result<(String, String), RenderError> {
     });
     env.add_template(TEXT_NAME, TEXT_TEMPLATE)?;
     env.add_template(HTML_NAME, HTML_TEMPLATE)?;
+    Ok(env)
+}
+
+fn render_parts(view: &View<'_>) -> Result<(String, String), RenderError> {
+    let env = environment()?;
     let context = Value::from(Serde(view));
     let text = env.get_template(TEXT_NAME)?.render(&context)?;
     let html = env.get_template(HTML_NAME)?.render(&context)?;

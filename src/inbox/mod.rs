@@ -278,24 +278,28 @@ impl InboxRun<'_> {
         let mut lines = LineChunks::spawn(spill::SpillReader::new(spill, unchanged));
         let snapshots = std::mem::take(&mut checked.snapshots);
         let planning = Instant::now();
-        let plan = sync.plan(store, &snapshots, &checked.summaries).await?;
+        let summaries = std::mem::take(&mut checked.summaries);
+        let pending = sync.start_plan(store, &snapshots, summaries).await?;
         let plan_ms = planning.elapsed().as_millis();
+        // Tracking runs while the lines are stored; its writes follow them.
+        let planned = pending.finish(store, &mut sync.alerter);
         match store
-            .ingest_file(
+            .ingest_file_planned(
                 IngestBatch {
                     file: &new_file,
                     create_users: &create_users,
                     snapshots: &snapshots,
-                    progress: &plan.progress,
-                    completed: &plan.completed,
-                    alerts: &plan.alerts,
+                    progress: &[],
+                    completed: &[],
+                    alerts: &[],
                 },
                 &mut lines,
+                planned,
                 self.now,
             )
             .await
         {
-            Ok(stored) => {
+            Ok((stored, plan)) => {
                 if !create_users.is_empty() {
                     tracing::info!(users = create_users.len(), "created users named in the file");
                 }

@@ -168,7 +168,8 @@ macro_rules! impl_alert_storage {
         impl $store {
             /// Inserts alerts not stored before, and an outbox row for each new
             /// one that is emailed, inside `tx`; returns how many were new.
-            pub(super) async fn insert_alerts(
+            #[allow(dead_code)]
+            pub(super) async fn insert_alerts_sql(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 alerts: &[$crate::storage::PlannedAlert],
                 now: chrono::DateTime<chrono::Utc>,
@@ -379,12 +380,15 @@ macro_rules! impl_alert_storage {
 
             async fn defer(
                 &self,
-                ids: &[i64],
-                until: chrono::DateTime<chrono::Utc>,
-                reason: &str,
+                deferrals: &[(Vec<i64>, chrono::DateTime<chrono::Utc>, String)],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> anyhow::Result<()> {
+                if deferrals.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.begin_write().await?;
+                for (ids, until, reason) in deferrals {
+                let (until, reason) = (*until, reason.as_str());
                 for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE email_deliveries SET status = 'deferred', due_at = ");
                     q.push_bind(until)
@@ -399,6 +403,7 @@ macro_rules! impl_alert_storage {
                     }
                     q.push(")");
                     q.build().persistent(false).execute(&mut *tx).await?;
+                }
                 }
                 tx.commit().await?;
                 Ok(())

@@ -191,12 +191,11 @@ pub trait AlertStorage: Storage {
         since: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<HashMap<String, Vec<DateTime<Utc>>>>> + Send;
 
-    /// Holds deliveries until `until`, saying why.
+    /// Holds each group of deliveries until its time, saying why, in one
+    /// transaction: (delivery ids, until, reason).
     fn defer(
         &self,
-        ids: &[i64],
-        until: DateTime<Utc>,
-        reason: &str,
+        deferrals: &[(Vec<i64>, DateTime<Utc>, String)],
         now: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 

@@ -184,6 +184,35 @@ pub struct IngestBatch<'a> {
     pub alerts: &'a [PlannedAlert],
 }
 
+/// The goal writes stored with a file after its lines: progress entries for
+/// its snapshots, the goals they complete, the alerts they raise.
+pub trait GoalWrites: Send {
+    fn progress(&self) -> &[FileProgress];
+    fn completed(&self) -> &[GoalId];
+    fn alerts(&self) -> &[PlannedAlert];
+}
+
+/// The goal writes an [`IngestBatch`] carries.
+pub struct BatchGoals<'a> {
+    pub progress: &'a [FileProgress],
+    pub completed: &'a [GoalId],
+    pub alerts: &'a [PlannedAlert],
+}
+
+impl GoalWrites for BatchGoals<'_> {
+    fn progress(&self) -> &[FileProgress] {
+        self.progress
+    }
+
+    fn completed(&self) -> &[GoalId] {
+        self.completed
+    }
+
+    fn alerts(&self) -> &[PlannedAlert] {
+        self.alerts
+    }
+}
+
 /// A progress entry computed for a snapshot of the file being stored.
 #[derive(Debug, Clone)]
 pub struct FileProgress {
@@ -269,6 +298,19 @@ pub trait Storage: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<IngestOutcome, IngestError>> + Send;
 
+    /// [`ingest_file`](Storage::ingest_file) with the goal writes computed
+    /// while the lines are stored: `planned` is awaited once the lines are in,
+    /// and its writes replace the batch's `progress`, `completed` and
+    /// `alerts` (which are not used). An error from it stores nothing.
+    /// Returns the writes with the outcome.
+    fn ingest_file_planned<P: GoalWrites, F: Future<Output = anyhow::Result<P>> + Send>(
+        &self,
+        batch: IngestBatch<'_>,
+        lines: &mut LineChunks,
+        planned: F,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(IngestOutcome, P), IngestError>> + Send;
+
     /// Snapshots, newest period first; every version, current or not.
     fn list_snapshots(&self, user: Option<&UserId>) -> impl Future<Output = anyhow::Result<Vec<SnapshotRow>>> + Send;
 
@@ -320,6 +362,20 @@ pub trait Storage: Clone + Send + Sync + 'static {
 
     /// A goal's progress entries, oldest period first; within a period, budget_sync before manual.
     fn progress_history(&self, goal: &GoalId) -> impl Future<Output = anyhow::Result<Vec<ProgressEntry>>> + Send;
+
+    /// [`progress_history`](Storage::progress_history) of each of these goals
+    /// (goals without entries are absent).
+    fn progress_histories(
+        &self,
+        goals: &[&str],
+    ) -> impl Future<Output = anyhow::Result<std::collections::HashMap<String, Vec<ProgressEntry>>>> + Send;
+
+    /// Each of these users' current snapshot of their latest month, summarised
+    /// (users without snapshots are absent).
+    fn latest_snapshots(
+        &self,
+        users: &[&str],
+    ) -> impl Future<Output = anyhow::Result<std::collections::HashMap<String, (Period, SnapshotSummary)>>> + Send;
 
     /// Stores a manual progress entry (one recorded earlier for the same goal
     /// and month is replaced) and the alerts it raises, in one transaction.

@@ -217,6 +217,32 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    async fn read_progress_histories(
+        &self,
+        goals: &[&str],
+    ) -> anyhow::Result<std::collections::HashMap<String, Vec<crate::domain::goal::ProgressEntry>>> {
+        self.sqlx_progress_histories(goals).await
+    }
+
+    async fn read_latest_snapshots(
+        &self,
+        users: &[&str],
+    ) -> anyhow::Result<std::collections::HashMap<String, (crate::domain::Period, crate::domain::SnapshotSummary)>>
+    {
+        self.sqlx_latest_snapshots(users).await
+    }
+
+    /// Inserts alerts (and their outbox rows) inside `tx`; how many were new.
+    async fn insert_alerts(
+        tx: &mut Transaction<'static, Postgres>,
+        alerts: &[super::PlannedAlert],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        Self::insert_alerts_sql(tx, alerts, now).await
+    }
+}
+
 impl_storage!(PgStore, Postgres, Backend::Postgres, MIGRATOR);
 super::alert_sql::impl_alert_storage!(PgStore, Postgres);
 super::jobs::impl_job_storage!(PgStore, Postgres, "CAST($3 AS JSONB)");

@@ -169,20 +169,20 @@ pub(super) fn goals_from_rows(rows: Vec<GoalRow>, mut links: LinkMap) -> anyhow:
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ProgressRow {
-    id: i64,
-    goal_id: String,
-    period: String,
-    value: i64,
-    contribution: i64,
-    progress_ratio: f64,
-    on_track: bool,
-    off_track_streak: i64,
-    principal_paid: Option<i64>,
-    interest_paid: Option<i64>,
-    source: String,
-    snapshot_id: Option<i64>,
-    recorded_at: chrono::DateTime<chrono::Utc>,
-    note: Option<String>,
+    pub(super) id: i64,
+    pub(super) goal_id: String,
+    pub(super) period: String,
+    pub(super) value: i64,
+    pub(super) contribution: i64,
+    pub(super) progress_ratio: f64,
+    pub(super) on_track: bool,
+    pub(super) off_track_streak: i64,
+    pub(super) principal_paid: Option<i64>,
+    pub(super) interest_paid: Option<i64>,
+    pub(super) source: String,
+    pub(super) snapshot_id: Option<i64>,
+    pub(super) recorded_at: chrono::DateTime<chrono::Utc>,
+    pub(super) note: Option<String>,
 }
 
 impl ProgressRow {
@@ -392,7 +392,27 @@ macro_rules! impl_storage {
                 lines: &mut $crate::storage::LineChunks,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::storage::IngestOutcome, $crate::storage::IngestError> {
-                let $crate::storage::IngestBatch { file, create_users, snapshots, progress, completed, alerts } = batch;
+                let goals = $crate::storage::BatchGoals {
+                    progress: batch.progress,
+                    completed: batch.completed,
+                    alerts: batch.alerts,
+                };
+                self.ingest_file_planned(batch, lines, std::future::ready(Ok(goals)), now)
+                    .await
+                    .map(|(outcome, _)| outcome)
+            }
+
+            async fn ingest_file_planned<
+                P: $crate::storage::GoalWrites,
+                F: std::future::Future<Output = anyhow::Result<P>> + Send,
+            >(
+                &self,
+                batch: $crate::storage::IngestBatch<'_>,
+                lines: &mut $crate::storage::LineChunks,
+                planned: F,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<($crate::storage::IngestOutcome, P), $crate::storage::IngestError> {
+                let $crate::storage::IngestBatch { file, create_users, snapshots, .. } = batch;
                 use $crate::storage::IngestError;
                 use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
@@ -484,6 +504,9 @@ macro_rules! impl_storage {
                 let snapshots_ms = started.elapsed().as_millis();
                 let stored_lines = self.insert_lines(&mut tx, &ids, lines).await?;
                 let lines_ms = started.elapsed().as_millis();
+                let goals = planned.await.map_err(IngestError::Database)?;
+                let (progress, completed, alerts) = (goals.progress(), goals.completed(), goals.alerts());
+                let planned_ms = started.elapsed().as_millis();
 
                 let entries: Vec<$crate::domain::goal::NewProgress> = progress
                     .iter()
@@ -494,6 +517,7 @@ macro_rules! impl_storage {
                     })
                     .collect();
                 self.insert_file_progress(&mut tx, &entries, now).await?;
+                let progress_ms = started.elapsed().as_millis();
                 for chunk in completed.chunks(KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE goals SET status = 'completed', completed_at = ");
                     q.push_bind(now).push(", updated_at = ").push_bind(now);
@@ -507,6 +531,7 @@ macro_rules! impl_storage {
                 }
 
                 Self::insert_alerts(&mut tx, alerts, now).await.map_err(IngestError::Database)?;
+                let alerts_ms = started.elapsed().as_millis();
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -521,15 +546,19 @@ macro_rules! impl_storage {
                     versions_ms,
                     snapshots_ms,
                     lines_ms,
+                    planned_ms,
+                    progress_ms,
+                    alerts_ms,
                     commit_ms = started.elapsed().as_millis(),
                     "ingest transaction (cumulative milliseconds)"
                 );
-                Ok($crate::storage::IngestOutcome {
+                let outcome = $crate::storage::IngestOutcome {
                     file_id,
                     snapshots: snapshots.len(),
                     corrections: superseded.len(),
                     lines: stored_lines,
-                })
+                };
+                Ok((outcome, goals))
             }
 
             async fn list_snapshots(
@@ -722,6 +751,22 @@ macro_rules! impl_storage {
                 rows.into_iter().map($crate::storage::sql::ProgressRow::into_entry).collect()
             }
 
+            async fn progress_histories(
+                &self,
+                goals: &[&str],
+            ) -> anyhow::Result<std::collections::HashMap<String, Vec<$crate::domain::goal::ProgressEntry>>> {
+                self.read_progress_histories(goals).await
+            }
+
+            async fn latest_snapshots(
+                &self,
+                users: &[&str],
+            ) -> anyhow::Result<
+                std::collections::HashMap<String, ($crate::domain::Period, $crate::domain::SnapshotSummary)>,
+            > {
+                self.read_latest_snapshots(users).await
+            }
+
             async fn add_progress(
                 &self,
                 entry: &$crate::domain::goal::NewProgress,
@@ -861,6 +906,86 @@ macro_rules! impl_storage {
         }
 
         impl $store {
+            #[allow(dead_code)]
+            async fn sqlx_progress_histories(
+                &self,
+                goals: &[&str],
+            ) -> anyhow::Result<std::collections::HashMap<String, Vec<$crate::domain::goal::ProgressEntry>>> {
+                let mut out: std::collections::HashMap<String, Vec<$crate::domain::goal::ProgressEntry>> =
+                    std::collections::HashMap::with_capacity(goals.len());
+                for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT id, goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, \
+                         principal_paid, interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress \
+                         WHERE goal_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for g in chunk {
+                        list.push_bind(*g);
+                    }
+                    q.push(") ORDER BY goal_id, period, source, id");
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    let rows: Vec<$crate::storage::sql::ProgressRow> =
+                        q.build_query_as().persistent(full).fetch_all(&self.pool).await?;
+                    for row in rows {
+                        let entry = row.into_entry()?;
+                        match out.get_mut(entry.goal_id.as_str()) {
+                            Some(history) => history.push(entry),
+                            None => {
+                                out.insert(entry.goal_id.to_string(), vec![entry]);
+                            }
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            #[allow(dead_code)]
+            async fn sqlx_latest_snapshots(
+                &self,
+                users: &[&str],
+            ) -> anyhow::Result<
+                std::collections::HashMap<String, ($crate::domain::Period, $crate::domain::SnapshotSummary)>,
+            > {
+                let mut out = std::collections::HashMap::with_capacity(users.len());
+                for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT s.user_id, s.period, l.kind, l.account, l.category, l.amount, l.rate, l.min_payment \
+                         FROM snapshots s LEFT JOIN snapshot_lines l ON l.snapshot_id = s.id \
+                         WHERE s.is_current AND s.period = (SELECT MAX(m.period) FROM snapshots m \
+                         WHERE m.user_id = s.user_id AND m.is_current) AND s.user_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for u in chunk {
+                        list.push_bind(*u);
+                    }
+                    q.push(") ORDER BY s.user_id, l.line_no");
+                    let full = chunk.len() == $crate::storage::sql::KEY_CHUNK;
+                    // Nullable line columns: a snapshot without lines still has a summary.
+                    type Row = (String, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>);
+                    let rows: Vec<Row> = q.build_query_as().persistent(full).fetch_all(&self.pool).await?;
+                    let mut current: Option<(String, String, Vec<$crate::domain::SnapshotLine>)> = None;
+                    let mut finish = |done: Option<(String, String, Vec<$crate::domain::SnapshotLine>)>| -> anyhow::Result<()> {
+                        if let Some((user, period, lines)) = done {
+                            let summary = $crate::domain::SnapshotSummary::of_lines(&lines)?;
+                            out.insert(user, ($crate::storage::sql::parse_period(&period)?, summary));
+                        }
+                        Ok(())
+                    };
+                    for (user, period, k, a, c, amount, r, m) in rows {
+                        if !current.as_ref().is_some_and(|(u, _, _)| *u == user) {
+                            finish(current.replace((user, period, Vec::new())))?;
+                        }
+                        if let (Some((_, _, lines)), Some(k), Some(c), Some(amount)) = (&mut current, k, c, amount) {
+                            lines.push($crate::storage::sql::line_from_parts(&k, a, c, amount, r, m)?);
+                        }
+                    }
+                    finish(current)?;
+                }
+                Ok(out)
+            }
+
+
                 async fn goal_links(&self, rows: &[$crate::storage::sql::GoalRow]) -> anyhow::Result<$crate::storage::sql::LinkMap> {
             let mut links = $crate::storage::sql::LinkMap::new();
             // Many goals: one pass over every link beats many lookups by id.

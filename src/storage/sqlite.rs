@@ -10,6 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use libsqlite3_sys as ffi;
 use sqlx::sqlite::{LockedSqliteHandle, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
 use std::ffi::{CStr, c_int};
 use std::str::FromStr;
 use std::time::Duration;
@@ -145,6 +146,197 @@ impl SqliteStore {
     }
 }
 
+/// Bulk reads and the alert insert through SQLite's C API: going through
+/// sqlx costs several microseconds per row (each value is copied under a
+/// mutex and the row handed across threads), more than SQLite's own work.
+impl SqliteStore {
+    async fn read_progress_histories(
+        &self,
+        goals: &[&str],
+    ) -> anyhow::Result<HashMap<String, Vec<crate::domain::goal::ProgressEntry>>> {
+        if goals.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One read transaction for every lookup: a consistent view, and no
+        // lock taken and released per statement.
+        let mut tx = self.pool.begin().await?;
+        let out = {
+            let mut handle = tx.lock_handle().await?;
+            progress_histories_raw(&mut handle, goals)?
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn read_latest_snapshots(
+        &self,
+        users: &[&str],
+    ) -> anyhow::Result<HashMap<String, (crate::domain::Period, crate::domain::SnapshotSummary)>> {
+        if users.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One read transaction for every lookup: a consistent view, and no
+        // lock taken and released per statement.
+        let mut tx = self.pool.begin().await?;
+        let out = {
+            let mut handle = tx.lock_handle().await?;
+            latest_snapshots_raw(&mut handle, users)?
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Inserts alerts not stored before, and an outbox row for each new one
+    /// that is emailed, inside `tx`; returns how many were new.
+    async fn insert_alerts(
+        tx: &mut Transaction<'static, Sqlite>,
+        alerts: &[super::PlannedAlert],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let mut handle = tx.lock_handle().await?;
+        insert_alerts_raw(&mut handle, alerts, now)
+    }
+}
+
+fn progress_histories_raw(
+    handle: &mut LockedSqliteHandle<'_>,
+    goals: &[&str],
+) -> anyhow::Result<HashMap<String, Vec<crate::domain::goal::ProgressEntry>>> {
+    let mut out = HashMap::with_capacity(goals.len());
+    let mut stmt = Statement::prepare(handle, SELECT_HISTORY)?;
+    for goal in goals {
+        let mut history = Vec::new();
+        stmt.query(&[(*goal).into()], |row| {
+            let entry = super::sql::ProgressRow {
+                id: row.int(0),
+                goal_id: (*goal).to_owned(),
+                period: row.text(1)?.to_owned(),
+                value: row.int(2),
+                contribution: row.int(3),
+                progress_ratio: row.real(4),
+                on_track: row.int(5) != 0,
+                off_track_streak: row.int(6),
+                principal_paid: row.opt_int(7),
+                interest_paid: row.opt_int(8),
+                source: row.text(9)?.to_owned(),
+                snapshot_id: row.opt_int(10),
+                recorded_at: decode_timestamp(row.text(11)?)?,
+                note: row.opt_text(12)?.map(str::to_owned),
+            };
+            history.push(entry.into_entry()?);
+            Ok(())
+        })?;
+        if !history.is_empty() {
+            out.insert((*goal).to_owned(), history);
+        }
+    }
+    Ok(out)
+}
+
+fn latest_snapshots_raw(
+    handle: &mut LockedSqliteHandle<'_>,
+    users: &[&str],
+) -> anyhow::Result<HashMap<String, (crate::domain::Period, crate::domain::SnapshotSummary)>> {
+    let mut out = HashMap::with_capacity(users.len());
+    let mut stmt = Statement::prepare(handle, SELECT_LATEST_SNAPSHOT)?;
+    for user in users {
+        let mut period = None;
+        let mut lines = Vec::new();
+        stmt.query(&[(*user).into()], |row| {
+            if period.is_none() {
+                period = Some(super::sql::parse_period(row.text(0)?)?);
+            }
+            // A snapshot without lines still has its (empty) summary.
+            if !row.is_null(1) {
+                let rate = row.opt_text(5)?.map(str::to_owned);
+                lines.push(super::sql::line_from_parts(
+                    row.text(1)?,
+                    row.opt_text(2)?.map(str::to_owned),
+                    row.text(3)?.to_owned(),
+                    row.int(4),
+                    rate,
+                    row.opt_int(6),
+                )?);
+            }
+            Ok(())
+        })?;
+        if let Some(period) = period {
+            let summary = crate::domain::SnapshotSummary::of_lines(&lines)?;
+            out.insert((*user).to_owned(), (period, summary));
+        }
+    }
+    Ok(out)
+}
+
+const SELECT_HISTORY: &CStr = c"SELECT id, period, value, contribution, progress_ratio, on_track, off_track_streak, \
+    principal_paid, interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = ?1 \
+    ORDER BY period, source, id";
+
+/// The lines of a user's current snapshot of their latest month.
+const SELECT_LATEST_SNAPSHOT: &CStr = c"SELECT s.period, l.kind, l.account, l.category, l.amount, l.rate, \
+    l.min_payment FROM snapshots s LEFT JOIN snapshot_lines l ON l.snapshot_id = s.id \
+    WHERE s.user_id = ?1 AND s.is_current AND s.period = \
+    (SELECT MAX(m.period) FROM snapshots m WHERE m.user_id = ?1 AND m.is_current) ORDER BY l.line_no";
+
+const INSERT_ALERT: &CStr = c"INSERT INTO alerts (goal_id, user_id, alert_type, occurrence, priority, title, \
+    message, action_url, card, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+    ON CONFLICT (goal_id, alert_type, occurrence) DO NOTHING";
+
+const INSERT_DELIVERY: &CStr = c"INSERT INTO email_deliveries (alert_id, user_id, status, due_at, created_at, \
+    updated_at) VALUES (?1, ?2, 'pending', ?3, ?3, ?3) ON CONFLICT (alert_id) DO NOTHING";
+
+fn insert_alerts_raw(
+    handle: &mut LockedSqliteHandle<'_>,
+    alerts: &[super::PlannedAlert],
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let now = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+    let mut new = 0;
+    // New alerts that are emailed: (alert id, user).
+    let mut emailed: Vec<(i64, &str)> = Vec::new();
+    {
+        let mut stmt = Statement::prepare(handle, INSERT_ALERT)?;
+        for a in alerts {
+            let card = serde_json::to_string(&a.card)?;
+            stmt.run(&[
+                a.goal_id.as_str().into(),
+                a.user_id.as_str().into(),
+                a.alert.alert_type.as_str().into(),
+                a.alert.occurrence.as_str().into(),
+                i64::from(a.alert.alert_type.priority()).into(),
+                a.alert.title.as_str().into(),
+                a.alert.message.as_str().into(),
+                a.alert.action_url.as_deref().into(),
+                card.as_str().into(),
+                now.as_str().into(),
+            ])
+            .with_context(|| {
+                format!(
+                    "storing the {} alert of goal {}",
+                    a.alert.alert_type.as_str(),
+                    a.goal_id
+                )
+            })?;
+            // Nothing changed: the alert was stored before (ON CONFLICT DO NOTHING).
+            if stmt.changes() == 1 {
+                new += 1;
+                if a.email {
+                    emailed.push((stmt.last_rowid(), a.user_id.as_str()));
+                }
+            }
+        }
+    }
+    let mut stmt = Statement::prepare(handle, INSERT_DELIVERY)?;
+    for (id, user) in &emailed {
+        stmt.run(&[(*id).into(), (*user).into(), now.as_str().into()])
+            .context("queueing an alert's email")?;
+    }
+    Ok(new)
+}
+
 impl_storage!(SqliteStore, Sqlite, Backend::Sqlite, MIGRATOR);
 super::alert_sql::impl_alert_storage!(SqliteStore, Sqlite);
 super::jobs::impl_job_storage!(SqliteStore, Sqlite, "$3");
@@ -232,6 +424,60 @@ impl<'h> Statement<'h> {
 
     /// Binds `values` to parameters 1.. and runs the statement once.
     fn run(&mut self, values: &[Value<'_>]) -> anyhow::Result<()> {
+        let failed = if self.bind(values)? {
+            Some(sqlite_error(self.db, "binding values"))
+        } else {
+            // SAFETY: every parameter is bound to memory that lives until the reset.
+            let rc = unsafe { ffi::sqlite3_step(self.stmt) };
+            (rc != ffi::SQLITE_DONE).then(|| sqlite_error(self.db, "inserting a row"))
+        };
+        // SAFETY: resetting a live statement is always allowed; it releases
+        // the bound text before the caller's values go away.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Binds `values` and calls `each` with every row the statement returns.
+    fn query(
+        &mut self,
+        values: &[Value<'_>],
+        mut each: impl FnMut(&Row<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let result = if self.bind(values)? {
+            Err(sqlite_error(self.db, "binding values"))
+        } else {
+            loop {
+                // SAFETY: every parameter is bound to memory that lives until the reset.
+                let rc = unsafe { ffi::sqlite3_step(self.stmt) };
+                if rc == ffi::SQLITE_ROW {
+                    let row = Row {
+                        stmt: self.stmt,
+                        _statement: std::marker::PhantomData,
+                    };
+                    if let Err(e) = each(&row) {
+                        break Err(e);
+                    }
+                } else if rc == ffi::SQLITE_DONE {
+                    break Ok(());
+                } else {
+                    break Err(sqlite_error(self.db, "reading rows"));
+                }
+            }
+        };
+        // SAFETY: as in `run`.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        result
+    }
+
+    /// Rows the last `run` changed.
+    fn changes(&self) -> i64 {
+        // SAFETY: `db` is open and locked for us.
+        unsafe { ffi::sqlite3_changes64(self.db) }
+    }
+
+    /// Binds `values` to parameters 1..; `true` if a bind failed (the
+    /// connection's error message says why).
+    fn bind(&mut self, values: &[Value<'_>]) -> anyhow::Result<bool> {
         let mut bind_failed = false;
         for (i, value) in values.iter().enumerate() {
             let i = c_int::try_from(i + 1).context("too many parameters")?;
@@ -251,17 +497,7 @@ impl<'h> Statement<'h> {
             };
             bind_failed |= rc != ffi::SQLITE_OK;
         }
-        let failed = if bind_failed {
-            Some(sqlite_error(self.db, "binding values"))
-        } else {
-            // SAFETY: every parameter is bound to memory that lives until the reset.
-            let rc = unsafe { ffi::sqlite3_step(self.stmt) };
-            (rc != ffi::SQLITE_DONE).then(|| sqlite_error(self.db, "inserting a row"))
-        };
-        // SAFETY: resetting a live statement is always allowed; it releases
-        // the bound text before the caller's values go away.
-        unsafe { ffi::sqlite3_reset(self.stmt) };
-        failed.map_or(Ok(()), Err)
+        Ok(bind_failed)
     }
 
     /// The rowid of the row the last `run` inserted.
@@ -269,6 +505,88 @@ impl<'h> Statement<'h> {
         // SAFETY: `db` is open and locked for us.
         unsafe { ffi::sqlite3_last_insert_rowid(self.db) }
     }
+}
+
+/// The current row of a [`Statement::query`]; columns count from 0.
+struct Row<'s> {
+    stmt: *mut ffi::sqlite3_stmt,
+    _statement: std::marker::PhantomData<&'s Statement<'s>>,
+}
+
+impl Row<'_> {
+    fn is_null(&self, i: c_int) -> bool {
+        // SAFETY: `stmt` is live and positioned on a row while `self` exists.
+        unsafe { ffi::sqlite3_column_type(self.stmt, i) == ffi::SQLITE_NULL }
+    }
+
+    fn int(&self, i: c_int) -> i64 {
+        // SAFETY: as in `is_null`.
+        unsafe { ffi::sqlite3_column_int64(self.stmt, i) }
+    }
+
+    fn real(&self, i: c_int) -> f64 {
+        // SAFETY: as in `is_null`.
+        unsafe { ffi::sqlite3_column_double(self.stmt, i) }
+    }
+
+    fn opt_int(&self, i: c_int) -> Option<i64> {
+        (!self.is_null(i)).then(|| self.int(i))
+    }
+
+    /// A text column ("" for NULL); valid until the next step.
+    fn text(&self, i: c_int) -> anyhow::Result<&str> {
+        // SAFETY: as in `is_null`; text then bytes (the order SQLite
+        // documents), and the bytes stay put until the statement moves on,
+        // which needs `&mut Statement` while this row borrows it.
+        let bytes = unsafe {
+            let ptr = ffi::sqlite3_column_text(self.stmt, i);
+            let len = usize::try_from(ffi::sqlite3_column_bytes(self.stmt, i)).unwrap_or(0);
+            if ptr.is_null() {
+                return Ok("");
+            }
+            std::slice::from_raw_parts(ptr, len)
+        };
+        std::str::from_utf8(bytes).context("a stored text is not UTF-8")
+    }
+
+    fn opt_text(&self, i: c_int) -> anyhow::Result<Option<&str>> {
+        if self.is_null(i) {
+            Ok(None)
+        } else {
+            self.text(i).map(Some)
+        }
+    }
+}
+
+/// A timestamp as sqlx stores and reads it in SQLite (RFC 3339 text, or one
+/// of SQLite's own date-time forms, taken as UTC).
+fn decode_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    const FORMATS: [&str; 12] = [
+        "%F %T%.f",
+        "%F %R",
+        "%F %RZ",
+        "%F %R%:z",
+        "%F %T%.fZ",
+        "%F %T%.f%:z",
+        "%FT%R",
+        "%FT%RZ",
+        "%FT%R%:z",
+        "%FT%T%.f",
+        "%FT%T%.fZ",
+        "%FT%T%.f%:z",
+    ];
+    for format in FORMATS {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(t.and_utc());
+        }
+    }
+    anyhow::bail!("stored timestamp {text:?} is not a date and time")
 }
 
 impl Drop for Statement<'_> {
