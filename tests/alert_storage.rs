@@ -250,7 +250,10 @@ async fn a_claim_that_ran_out_is_due_again_and_a_deferral_waits_for_its_time<S: 
         .unwrap();
     let id = store.due_deliveries(now(), 10).await.unwrap()[0].id;
     let morning = now() + TimeDelta::hours(8);
-    store.defer(&[id], morning, "quiet hours", now()).await.unwrap();
+    store
+        .defer(&[(vec![id], morning, "quiet hours".to_owned())], now())
+        .await
+        .unwrap();
     assert!(
         store
             .due_deliveries(morning - TimeDelta::seconds(1), 10)

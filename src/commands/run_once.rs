@@ -34,7 +34,9 @@ async fn process<S: AlertStorage + JobStorage>(store: &S, env: &Env) -> anyhow::
     super::open(store).await?;
     let ctx = JobContext::new(store.clone(), Arc::new(env.settings.clone()), env.clock)?;
     let stop = Stop::never();
+    let started = std::time::Instant::now();
     let summary = done(ctx.inbox(LockWait::Wait, &stop).await?)?;
+    let inbox_ms = started.elapsed().as_millis();
     println!("{summary}");
     if summary.progress_entries > 0 || summary.goals_completed > 0 {
         println!(
@@ -42,11 +44,17 @@ async fn process<S: AlertStorage + JobStorage>(store: &S, env: &Env) -> anyhow::
             summary.progress_entries, summary.goals_completed, summary.alerts
         );
     }
+    let started = std::time::Instant::now();
     let pass = done(ctx.evaluate(LockWait::Wait).await?)?;
+    let time_pass_ms = started.elapsed().as_millis();
     if pass.0.new_alerts > 0 {
         println!("reminders and deadlines: {} new alerts", pass.0.new_alerts);
     }
+    let started = std::time::Instant::now();
     let sent = done(ctx.dispatch(LockWait::Wait, &stop).await?)?;
+    let dispatch_ms = started.elapsed().as_millis();
+    // The phases, for bench/ingest.sh.
+    tracing::debug!(inbox_ms, time_pass_ms, dispatch_ms, "run-once phases (milliseconds)");
     println!("{sent}");
     if summary.failed > 0 {
         eprintln!(
