@@ -166,6 +166,29 @@ impl DueRow {
 macro_rules! impl_alert_storage {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Gives this instance's claimed deliveries back inside `tx`: pending
+            /// again, the attempt not counted (their Message-ID is kept).
+            async fn release_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                ids: &[i64],
+                instance: &str,
+            ) -> anyhow::Result<()> {
+                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE email_deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL, \
+                         attempts = attempts - 1 WHERE claimed_by = ",
+                    );
+                    q.push_bind(instance).push(" AND status = 'sending' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().persistent(false).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             /// Inserts alerts not stored before, and an outbox row for each new
             /// one that is emailed, inside `tx`; returns how many were new.
             #[allow(dead_code)]
@@ -442,17 +465,7 @@ macro_rules! impl_alert_storage {
                         claimed.push(i);
                     } else if done.rows_affected() > 0 {
                         // Part of the group went to another sender: give back what we took.
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "UPDATE email_deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL, \
-                             attempts = attempts - 1 WHERE claimed_by = ",
-                        );
-                        q.push_bind(instance).push(" AND status = 'sending' AND id IN (");
-                        let mut list = q.separated(", ");
-                        for id in ids {
-                            list.push_bind(*id);
-                        }
-                        q.push(")");
-                        q.build().persistent(false).execute(&mut *tx).await?;
+                        Self::release_in(&mut tx, ids, instance).await?;
                     }
                 }
                 tx.commit().await?;
@@ -461,19 +474,7 @@ macro_rules! impl_alert_storage {
 
             async fn release_claims(&self, ids: &[i64], instance: &str) -> anyhow::Result<()> {
                 let mut tx = self.begin_write().await?;
-                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE email_deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL, \
-                         attempts = attempts - 1 WHERE claimed_by = ",
-                    );
-                    q.push_bind(instance).push(" AND status = 'sending' AND id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().persistent(false).execute(&mut *tx).await?;
-                }
+                Self::release_in(&mut tx, ids, instance).await?;
                 tx.commit().await?;
                 Ok(())
             }
