@@ -178,18 +178,7 @@ async fn judge<S: Storage>(
     }
     for seen in checked.users.iter().filter(|u| !known_users.contains(&u.id)) {
         if !settings.auto_create_users {
-            let others = match seen.lines - 1 {
-                0 => String::new(),
-                n => format!(" (it is on {n} more lines)"),
-            };
-            checked.problems.push(Problem::field(
-                seen.first_line,
-                seen.column.clone(),
-                &seen.id,
-                format!(
-                    "a registered user{others}; add it with `goalkeeper users add` or `users import`, or set inbox.auto_create_users"
-                ),
-            ));
+            checked.problems.push(seen.unregistered());
         }
     }
     if !checked.problems.is_empty() {

@@ -128,6 +128,25 @@ pub struct SeenUser {
     pub lines: u64,
 }
 
+impl SeenUser {
+    /// The problem a file naming this user gets when the user is not
+    /// registered (and the inbox does not create users): at its first line.
+    pub fn unregistered(&self) -> Problem {
+        let others = match self.lines - 1 {
+            0 => String::new(),
+            n => format!(" (it is on {n} more lines)"),
+        };
+        Problem::field(
+            self.first_line,
+            self.column.clone(),
+            &self.id,
+            format!(
+                "a registered user{others}; add it with `goalkeeper users add` or `users import`, or set inbox.auto_create_users"
+            ),
+        )
+    }
+}
+
 /// What the first pass learned about a file.
 pub struct Checked {
     /// `None` when the header could not be read (the rest was not read either).
