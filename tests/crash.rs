@@ -20,34 +20,12 @@ fn file_name(i: usize) -> String {
 /// A sandbox with USERS registered and FILES monthly files waiting in its inbox.
 fn prepared() -> Sandbox {
     let sb = Sandbox::new();
-    let mut users = String::from("user_id,email,display_name,timezone\n");
-    for u in 0..USERS {
-        users.push_str(&format!("u{u:05},u{u:05}@example.org,,UTC\n"));
-    }
-    std::fs::write(sb.path("users.csv"), users).unwrap();
-    sb.run_ok(&["users", "import", "users.csv"], 0);
+    sb.register_numbered_users(USERS);
     for f in 0..FILES {
         let mut body = String::from(HEADER);
         for u in 0..USERS {
             let p = format!("2025-{:02}", f + 1);
-            body.push_str(&format!("u{u:05},{p},income,,salary,{}.{:02},,\n", 4000 + u, f));
-            for (c, amount) in [
-                ("housing", 1500),
-                ("groceries", 400),
-                ("transport", 150),
-                ("utilities", 120),
-            ] {
-                body.push_str(&format!("u{u:05},{p},expense,,{c},{amount}.00,,\n"));
-            }
-            body.push_str(&format!(
-                "u{u:05},{p},savings,efund,emergency_fund,{}.00,4.1,\n",
-                1000 + 100 * f
-            ));
-            body.push_str(&format!("u{u:05},{p},investment,401k,retirement,{}.00,7,\n", 20000 + u));
-            body.push_str(&format!(
-                "u{u:05},{p},debt,card,credit_card,{}.00,21.9,25\n",
-                5000 - 100 * f
-            ));
+            common::synthetic_month(&mut body, u, &p, f, f);
         }
         sb.drop_file(&file_name(f), body);
     }

@@ -245,34 +245,12 @@ fn a_file_dropped_into_the_inbox_is_stored_and_its_emails_reach_the_smtp_server_
 
 /// `users` users named u00000..., and one file of `months` months for all of them.
 fn big_file(sb: &Sandbox, users: usize, months: usize) -> Vec<u8> {
-    let mut csv = String::from("user_id,email,display_name,timezone\n");
-    for u in 0..users {
-        csv.push_str(&format!("u{u:05},u{u:05}@example.org,,UTC\n"));
-    }
-    std::fs::write(sb.path("many-users.csv"), csv).unwrap();
-    sb.run_ok(&["users", "import", "many-users.csv"], 0);
+    sb.register_numbered_users(users);
     let mut body = String::from(HEADER);
     for m in 0..months {
         let p = format!("2024-{:02}", m + 1);
         for u in 0..users {
-            body.push_str(&format!("u{u:05},{p},income,,salary,{}.00,,\n", 4000 + u));
-            for (c, amount) in [
-                ("housing", 1500),
-                ("groceries", 400),
-                ("transport", 150),
-                ("utilities", 120),
-            ] {
-                body.push_str(&format!("u{u:05},{p},expense,,{c},{amount}.00,,\n"));
-            }
-            body.push_str(&format!(
-                "u{u:05},{p},savings,efund,emergency_fund,{}.00,4.1,\n",
-                1000 + 100 * m
-            ));
-            body.push_str(&format!("u{u:05},{p},investment,401k,retirement,{}.00,7,\n", 20000 + u));
-            body.push_str(&format!(
-                "u{u:05},{p},debt,card,credit_card,{}.00,21.9,25\n",
-                5000 - 100 * m
-            ));
+            common::synthetic_month(&mut body, u, &p, m, 0);
         }
     }
     body.into_bytes()

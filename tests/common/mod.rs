@@ -205,6 +205,16 @@ impl Sandbox {
         out
     }
 
+    /// Registers `count` users u00000, u00001, ... (UTC) through `users import`.
+    pub fn register_numbered_users(&self, count: usize) {
+        let mut csv = String::from("user_id,email,display_name,timezone\n");
+        for u in 0..count {
+            csv.push_str(&format!("u{u:05},u{u:05}@example.org,,UTC\n"));
+        }
+        std::fs::write(self.path("numbered-users.csv"), csv).unwrap();
+        self.run_ok(&["users", "import", "numbered-users.csv"], 0);
+    }
+
     pub fn register_sample_users(&self) {
         let users = repo_path("fixtures/users.csv");
         self.run_ok(&["users", "import", users.to_str().unwrap()], 0);
@@ -231,6 +241,36 @@ impl Sandbox {
     pub fn snapshots_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.run_ok(&["snapshots", "list", "--json"], 0).stdout).unwrap()
     }
+}
+
+/// Appends user u`u`'s month `period` (8 lines) to a snapshot CSV body: an
+/// income of 4000+u units and `income_cents`, four expenses, savings that grow
+/// and a card debt that shrinks by 100 a `step`.
+pub fn synthetic_month(body: &mut String, u: usize, period: &str, step: usize, income_cents: usize) {
+    body.push_str(&format!(
+        "u{u:05},{period},income,,salary,{}.{income_cents:02},,\n",
+        4000 + u
+    ));
+    for (c, amount) in [
+        ("housing", 1500),
+        ("groceries", 400),
+        ("transport", 150),
+        ("utilities", 120),
+    ] {
+        body.push_str(&format!("u{u:05},{period},expense,,{c},{amount}.00,,\n"));
+    }
+    body.push_str(&format!(
+        "u{u:05},{period},savings,efund,emergency_fund,{}.00,4.1,\n",
+        1000 + 100 * step
+    ));
+    body.push_str(&format!(
+        "u{u:05},{period},investment,401k,retirement,{}.00,7,\n",
+        20000 + u
+    ));
+    body.push_str(&format!(
+        "u{u:05},{period},debt,card,credit_card,{}.00,21.9,25\n",
+        5000 - 100 * step
+    ));
 }
 
 pub fn names_in(dir: &std::path::Path) -> Vec<String> {
