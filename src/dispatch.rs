@@ -47,7 +47,7 @@ pub trait Mailer: Send + Sync + 'static {
 }
 
 /// What a dispatch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DispatchSummary {
     /// Emails accepted by the server (a digest counts once).
     pub emails_sent: usize,

@@ -137,30 +137,20 @@ impl Metrics {
         }
     }
 
-    /// What a job's successful run reported (its JSON summary), counted.
+    /// What a job's successful run reported (its summary, as serialized for
+    /// `job_runs`), counted.
     pub fn summary(&self, job: &str, summary: &serde_json::Value) {
-        let n = |key: &str| {
-            summary
-                .get(key)
-                .and_then(serde_json::Value::as_u64)
-                .map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX))
-        };
         match job {
-            "inbox" => self.inbox(&crate::inbox::InboxSummary {
-                files: n("files"),
-                snapshots: n("snapshots"),
-                duplicates: n("duplicates"),
-                failed: n("failed"),
-                progress_entries: n("progress_entries"),
-                ..Default::default()
-            }),
-            "dispatch" => self.dispatch(&crate::dispatch::DispatchSummary {
-                emails_sent: n("emails_sent"),
-                alerts_sent: n("alerts_sent"),
-                deferred: n("deferred"),
-                retrying: n("retrying"),
-                failed: n("failed"),
-            }),
+            "inbox" => {
+                if let Ok(s) = serde_json::from_value(summary.clone()) {
+                    self.inbox(&s);
+                }
+            }
+            "dispatch" => {
+                if let Ok(s) = serde_json::from_value(summary.clone()) {
+                    self.dispatch(&s);
+                }
+            }
             _ => {}
         }
     }
@@ -222,7 +212,12 @@ mod tests {
             ..Default::default()
         });
         m.alert_totals(&[("milestone_50".to_owned(), 3)]);
-        m.summary("inbox", &serde_json::json!({"files": 1, "failed": 1}));
+        let one_stored_one_failed = crate::inbox::InboxSummary {
+            files: 1,
+            failed: 1,
+            ..Default::default()
+        };
+        m.summary("inbox", &serde_json::to_value(one_stored_one_failed).unwrap());
         m.dispatch(&crate::dispatch::DispatchSummary {
             emails_sent: 1,
             alerts_sent: 2,

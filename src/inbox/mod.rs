@@ -29,7 +29,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 /// What one run over the inbox did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InboxSummary {
     /// Files stored (not counting duplicates or failures).
     pub files: usize,
