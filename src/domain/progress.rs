@@ -490,22 +490,25 @@ fn checked_pow(base: Decimal, exponent: u32) -> Option<Decimal> {
 /// base^(2^j) between calls: each result is the same product, taken in the
 /// same order, as `checked_pow(base, n)` computes.
 struct Powers {
-    /// base^(2^j) for j = 0..; `None` from the first square that overflowed.
-    squares: Vec<Option<Decimal>>,
+    /// base^(2^j) for j < `known`; `None` from the first square that overflowed.
+    /// A `u32` exponent has at most 32 bits, so 32 squares are all there can be.
+    squares: [Option<Decimal>; 32],
+    known: usize,
 }
 
 impl Powers {
     fn new(base: Decimal) -> Powers {
-        Powers {
-            squares: vec![Some(base)],
-        }
+        let mut squares = [None; 32];
+        squares[0] = Some(base);
+        Powers { squares, known: 1 }
     }
 
     /// base^(2^j), squaring up to it if not done yet.
     fn square(&mut self, j: usize) -> Option<Decimal> {
-        while self.squares.len() <= j {
-            let next = self.squares.last().copied().flatten().and_then(|s| s.checked_mul(s));
-            self.squares.push(next);
+        while self.known <= j && self.known < self.squares.len() {
+            let next = self.squares[self.known - 1].and_then(|s| s.checked_mul(s));
+            self.squares[self.known] = next;
+            self.known += 1;
         }
         self.squares.get(j).copied().flatten()
     }
@@ -632,8 +635,8 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
     if k <= Decimal::ZERO || (i < Decimal::ZERO && bar <= Decimal::ZERO) {
         return None; // falling, or (for a negative rate) levelling off below the goal
     }
-    // The search raises `growth` to many exponents: its repeated squares are
-    // computed once (the same products, in the same order, as `checked_pow`).
+    // The search raises `growth` to several exponents: its repeated squares
+    // are computed once (the same products, in the same order, as `checked_pow`).
     let mut powers = Powers::new(growth);
     let mut reached = |n: u32| match powers.pow(n).and_then(|f| f.checked_mul(k)) {
         Some(value) if i > Decimal::ZERO => value >= bar,
@@ -641,14 +644,33 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
         // Only a growing power overflows, and then it has passed any goal.
         None => i > Decimal::ZERO,
     };
-    // Double until reached, then bisect: (not_yet, hit] always brackets the answer.
+    // (not_yet, hit] brackets the answer: reached(not_yet) is false (0 never
+    // is: start < goal), reached(hit) is true. A floating-point estimate
+    // proposes the answer; `reached` decides, in Decimal, so the estimate can
+    // only save work (usually all but two powers), never change the answer.
     let (mut not_yet, mut hit) = (0u32, 1u32);
-    while !reached(hit) {
-        if hit == u32::MAX {
-            return None;
+    let mut searching = true;
+    if let Some(guess) = estimate(k, bar, growth) {
+        if reached(guess) {
+            hit = guess;
+            // The usual case: the month before is short of the goal.
+            if guess > 0 && !reached(guess - 1) {
+                return Some(guess);
+            }
+            searching = false; // bisect (0, guess]
+        } else if guess < u32::MAX && reached(guess + 1) {
+            return Some(guess + 1);
         }
-        not_yet = hit;
-        hit = hit.saturating_mul(2);
+    }
+    if searching {
+        // Double until reached.
+        while !reached(hit) {
+            if hit == u32::MAX {
+                return None;
+            }
+            not_yet = hit;
+            hit = hit.saturating_mul(2);
+        }
     }
     while hit - not_yet > 1 {
         let mid = not_yet + (hit - not_yet) / 2;
@@ -659,6 +681,17 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
         }
     }
     Some(hit)
+}
+
+/// n = ⌈ln(bar/k) / ln(growth)⌉, the first whole month of the real solution of growthⁿ·k = bar,
+/// from `f64`; None when it cannot be estimated (then the search starts from scratch).
+fn estimate(k: Decimal, bar: Decimal, growth: Decimal) -> Option<u32> {
+    let n = (bar.to_f64()? / k.to_f64()?).ln() / growth.to_f64()?.ln();
+    if !n.is_finite() || n < 0.0 || n >= f64::from(u32::MAX) {
+        return None;
+    }
+    // In range (checked above): the cast neither truncates nor saturates.
+    Some(n.ceil() as u32)
 }
 
 /// `today` + `months` calendar months, unless that is more than 100 years away or past the calendar.
@@ -760,6 +793,109 @@ mod powers_tests {
             for n in (0u32..300).rev() {
                 assert_eq!(fresh.pow(n), checked_pow(base, n), "{base}^{n}");
             }
+        }
+    }
+
+    /// The search before the floating-point estimate: doubling, then bisection,
+    /// with `checked_pow` for every exponent.
+    fn months_to_reach_by_search(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) -> Option<u32> {
+        if start >= goal {
+            return Some(0);
+        }
+        if payment <= Decimal::ZERO && i <= Decimal::ZERO {
+            return None;
+        }
+        if i.is_zero() {
+            return months_to_reach(start, payment, i, goal);
+        }
+        let growth = Decimal::ONE.checked_add(i)?;
+        let k = start.checked_mul(i)?.checked_add(payment)?;
+        let bar = goal.checked_mul(i)?.checked_add(payment)?;
+        if k <= Decimal::ZERO || (i < Decimal::ZERO && bar <= Decimal::ZERO) {
+            return None;
+        }
+        let reached = |n: u32| match checked_pow(growth, n).and_then(|f| f.checked_mul(k)) {
+            Some(value) if i > Decimal::ZERO => value >= bar,
+            Some(value) => value <= bar,
+            None => i > Decimal::ZERO,
+        };
+        let (mut not_yet, mut hit) = (0u32, 1u32);
+        while !reached(hit) {
+            if hit == u32::MAX {
+                return None;
+            }
+            not_yet = hit;
+            hit = hit.saturating_mul(2);
+        }
+        while hit - not_yet > 1 {
+            let mid = not_yet + (hit - not_yet) / 2;
+            if reached(mid) {
+                hit = mid;
+            } else {
+                not_yet = mid;
+            }
+        }
+        Some(hit)
+    }
+
+    #[test]
+    fn the_estimated_search_finds_the_same_month_at_the_edges() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        for (start, payment, i, goal) in [
+            ("0", "100", "0.005", "27000"),
+            ("-18500", "250", "0.004583333333333333333333", "0"),
+            ("-1000", "5.01", "0.005", "0"),
+            ("0", "0.01", "0.00000001", "1000000000"),
+            ("100", "0", "0.0000001", "100.01"),
+            ("5000", "10", "-0.001", "5500"),
+            ("5000", "10", "-0.001", "9999"),
+            ("1", "0", "1", "79228162514264337593543950335"),
+            ("0", "1", "0.1", "1"),
+            ("0", "1", "0.1", "1.1"),
+        ] {
+            let (start, payment, i, goal) = (d(start), d(payment), d(i), d(goal));
+            assert_eq!(
+                months_to_reach(start, payment, i, goal),
+                months_to_reach_by_search(start, payment, i, goal),
+                "start {start}, payment {payment}, rate {i}, goal {goal}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_estimate_is_the_month_for_an_ordinary_goal() {
+        // 100 a month at 0.5 % toward 27,000 from nothing: k = 100, bar = 27,000·0.005 + 100 = 235.
+        let (k, bar, growth) = (
+            Decimal::from(100),
+            Decimal::from(235),
+            "1.005".parse::<Decimal>().unwrap(),
+        );
+        let answer = months_to_reach(
+            Decimal::ZERO,
+            Decimal::from(100),
+            "0.005".parse().unwrap(),
+            Decimal::from(27_000),
+        );
+        assert_eq!(estimate(k, bar, growth), answer);
+        assert_eq!(answer, Some(172));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
+
+        #[test]
+        fn the_estimated_search_finds_the_same_month_as_a_full_search(
+            start in -5_000_000i64..5_000_000,
+            payment in -10_000i64..500_000,
+            rate_millionths in -20_000i64..60_000,
+            goal in -1_000_000i64..10_000_000,
+        ) {
+            let (start, payment, goal) = (Decimal::new(start, 2), Decimal::new(payment, 2), Decimal::new(goal, 2));
+            let i = Decimal::new(rate_millionths, 6);
+            proptest::prop_assert_eq!(
+                months_to_reach(start, payment, i, goal),
+                months_to_reach_by_search(start, payment, i, goal)
+            );
         }
     }
 }
