@@ -200,9 +200,10 @@ macro_rules! impl_alert_storage {
                 use $crate::storage::alert_sql::ALERT_CHUNK;
                 let mut new = 0;
                 for chunk in alerts.chunks(ALERT_CHUNK) {
-                    let cards: Vec<String> = chunk
+                    // Only an emailed alert keeps its card: the email is all that reads it.
+                    let cards: Vec<Option<String>> = chunk
                         .iter()
-                        .map(|a| serde_json::to_string(&a.card))
+                        .map(|a| a.email.then(|| serde_json::to_string(&a.card)).transpose())
                         .collect::<Result<_, _>>()?;
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO alerts (goal_id, user_id, alert_type, occurrence, priority, title, message, \
@@ -217,7 +218,7 @@ macro_rules! impl_alert_storage {
                             .push_bind(a.alert.title.as_str())
                             .push_bind(a.alert.message.as_str())
                             .push_bind(a.alert.action_url.as_deref())
-                            .push_bind(card.as_str())
+                            .push_bind(card.as_deref())
                             .push_bind(now);
                     });
                     q.push(" ON CONFLICT (goal_id, alert_type, occurrence) DO NOTHING RETURNING id, goal_id, alert_type, occurrence");

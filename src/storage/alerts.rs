@@ -19,6 +19,7 @@ pub struct PlannedAlert {
     pub goal_id: GoalId,
     pub user_id: UserId,
     pub alert: NewAlert,
+    /// The goal as the alert saw it, for its email: stored only when `email`.
     pub card: GoalCard,
     pub email: bool,
 }

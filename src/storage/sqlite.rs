@@ -300,7 +300,8 @@ fn insert_alerts_raw(
     {
         let mut stmt = Statement::prepare(handle, INSERT_ALERT)?;
         for a in alerts {
-            let card = serde_json::to_string(&a.card)?;
+            // Only an emailed alert keeps its card: the email is all that reads it.
+            let card = a.email.then(|| serde_json::to_string(&a.card)).transpose()?;
             stmt.run(&[
                 a.goal_id.as_str().into(),
                 a.user_id.as_str().into(),
@@ -310,7 +311,7 @@ fn insert_alerts_raw(
                 a.alert.title.as_str().into(),
                 a.alert.message.as_str().into(),
                 a.alert.action_url.as_deref().into(),
-                card.as_str().into(),
+                card.as_deref().into(),
                 now.as_str().into(),
             ])
             .with_context(|| {
@@ -639,12 +640,20 @@ fn insert_progress_raw(
 ) -> anyhow::Result<()> {
     let recorded_at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
     let mut stmt = Statement::prepare(handle, INSERT_PROGRESS)?;
+    // A file's entries share a few periods: each is formatted once.
+    let mut periods: Vec<(crate::domain::Period, String)> = Vec::new();
     for e in entries {
-        let period = e.period.to_string();
+        let period = match periods.iter().find(|(p, _)| *p == e.period) {
+            Some((_, text)) => text.as_str(),
+            None => {
+                periods.push((e.period, e.period.to_string()));
+                periods.last().map_or("", |(_, text)| text.as_str())
+            }
+        };
         let progress = if e.progress.is_finite() { e.progress } else { 0.0 };
         stmt.run(&[
             e.goal_id.as_str().into(),
-            period.as_str().into(),
+            period.into(),
             e.source.as_str().into(),
             e.value.cents().into(),
             e.contribution.cents().into(),
