@@ -198,14 +198,15 @@ pub struct Goal {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A goal's identifier: letters, digits and `. _ - : @`, at most 64.
+/// A goal's identifier: letters, digits and `. _ - : @`, at most 64. Shared text: a run
+/// clones it into every entry and alert it plans, and a clone is a reference count, not a copy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
-pub struct GoalId(String);
+pub struct GoalId(std::sync::Arc<str>);
 
 impl GoalId {
     pub fn parse(s: &str) -> Result<Self, LabelError> {
-        check_id(s).map(|()| GoalId(s.to_owned()))
+        check_id(s).map(|()| GoalId(s.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -213,7 +214,7 @@ impl GoalId {
     }
 
     pub fn from_trusted(s: String) -> Self {
-        GoalId(s)
+        GoalId(s.into())
     }
 }
 

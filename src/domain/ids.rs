@@ -53,13 +53,15 @@ pub fn check_label(s: &str) -> Result<(), LabelError> {
 macro_rules! id_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        /// Shared text: a run clones ids into every entry and alert it plans, and a clone is a
+        /// reference count, not a copy.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             pub fn parse(s: &str) -> Result<Self, LabelError> {
-                check_id(s).map(|()| Self(s.to_owned()))
+                check_id(s).map(|()| Self(s.into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -68,7 +70,7 @@ macro_rules! id_newtype {
 
             /// For values read back from storage, which were validated on the way in.
             pub fn from_trusted(s: String) -> Self {
-                Self(s)
+                Self(s.into())
             }
         }
 
