@@ -218,6 +218,14 @@ impl PgStore {
 }
 
 impl PgStore {
+    async fn read_goals(
+        &self,
+        user: Option<&crate::domain::UserId>,
+        status: Option<crate::domain::GoalStatus>,
+    ) -> anyhow::Result<(Vec<super::sql::GoalRow>, super::sql::LinkMap)> {
+        self.sqlx_goals(user, status).await
+    }
+
     async fn read_progress_histories(
         &self,
         goals: &[&str],

@@ -99,25 +99,25 @@ pub(super) const GOAL_SELECT: &str = "SELECT id, user_id, name, description, goa
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GoalRow {
-    id: String,
-    user_id: String,
-    name: String,
-    description: Option<String>,
-    goal_type: String,
-    target_value: i64,
-    target_date: Option<chrono::NaiveDate>,
-    start_date: chrono::NaiveDate,
-    original_balance: Option<i64>,
-    is_recurring: bool,
-    recurrence_period: Option<String>,
-    tracking_frequency: String,
-    reminder_enabled: bool,
-    reminder_day: i64,
-    status: String,
-    template_id: Option<String>,
-    completed_at: Option<chrono::DateTime<chrono::Utc>>,
-    created_at: chrono::DateTime<chrono::Utc>,
-    updated_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) goal_type: String,
+    pub(crate) target_value: i64,
+    pub(crate) target_date: Option<chrono::NaiveDate>,
+    pub(crate) start_date: chrono::NaiveDate,
+    pub(crate) original_balance: Option<i64>,
+    pub(crate) is_recurring: bool,
+    pub(crate) recurrence_period: Option<String>,
+    pub(crate) tracking_frequency: String,
+    pub(crate) reminder_enabled: bool,
+    pub(crate) reminder_day: i64,
+    pub(crate) status: String,
+    pub(crate) template_id: Option<String>,
+    pub(crate) completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) created_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl GoalRow {
@@ -724,15 +724,7 @@ macro_rules! impl_storage {
                 user: Option<&$crate::domain::UserId>,
                 status: Option<$crate::domain::GoalStatus>,
             ) -> anyhow::Result<Vec<$crate::domain::Goal>> {
-                let rows: Vec<$crate::storage::sql::GoalRow> = sqlx::query_as(&format!(
-                    "{} WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) ORDER BY user_id, id",
-                    $crate::storage::sql::GOAL_SELECT
-                ))
-                .bind(user.map(|u| u.as_str()))
-                .bind(status.map(|s| s.as_str()))
-                .fetch_all(&self.pool)
-                .await?;
-                let links = self.goal_links(&rows).await?;
+                let (rows, links) = self.read_goals(user, status).await?;
                 $crate::storage::sql::goals_from_rows(rows, links)
             }
 
@@ -906,6 +898,25 @@ macro_rules! impl_storage {
         }
 
         impl $store {
+            /// Goals (of `user`, with `status`; any when None) ordered by user and id, with their links.
+            #[allow(dead_code)]
+            async fn sqlx_goals(
+                &self,
+                user: Option<&$crate::domain::UserId>,
+                status: Option<$crate::domain::GoalStatus>,
+            ) -> anyhow::Result<(Vec<$crate::storage::sql::GoalRow>, $crate::storage::sql::LinkMap)> {
+                let rows: Vec<$crate::storage::sql::GoalRow> = sqlx::query_as(&format!(
+                    "{} WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) ORDER BY user_id, id",
+                    $crate::storage::sql::GOAL_SELECT
+                ))
+                .bind(user.map(|u| u.as_str()))
+                .bind(status.map(|s| s.as_str()))
+                .fetch_all(&self.pool)
+                .await?;
+                let links = self.goal_links(&rows).await?;
+                Ok((rows, links))
+            }
+
             #[allow(dead_code)]
             async fn sqlx_progress_histories(
                 &self,

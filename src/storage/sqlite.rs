@@ -150,6 +150,23 @@ impl SqliteStore {
 /// sqlx costs several microseconds per row (each value is copied under a
 /// mutex and the row handed across threads), more than SQLite's own work.
 impl SqliteStore {
+    /// Goals through SQLite's C API: sqlx hands each row across threads, which
+    /// costs more than reading it (a run loads every active goal at once).
+    async fn read_goals(
+        &self,
+        user: Option<&crate::domain::UserId>,
+        status: Option<crate::domain::GoalStatus>,
+    ) -> anyhow::Result<(Vec<super::sql::GoalRow>, super::sql::LinkMap)> {
+        // One read transaction: goals and links from the same view.
+        let mut tx = self.pool.begin().await?;
+        let out = {
+            let mut handle = tx.lock_handle().await?;
+            goals_raw(&mut handle, user.map(|u| u.as_str()), status.map(|s| s.as_str()))?
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
     async fn read_progress_histories(
         &self,
         goals: &[&str],
@@ -199,6 +216,61 @@ impl SqliteStore {
         let mut handle = tx.lock_handle().await?;
         insert_alerts_raw(&mut handle, alerts, now)
     }
+}
+
+fn goals_raw(
+    handle: &mut LockedSqliteHandle<'_>,
+    user: Option<&str>,
+    status: Option<&str>,
+) -> anyhow::Result<(Vec<super::sql::GoalRow>, super::sql::LinkMap)> {
+    let date = |text: &str| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("a stored date {text:?}"))
+    };
+    let mut rows = Vec::new();
+    let mut stmt = Statement::prepare(handle, SELECT_GOALS)?;
+    stmt.query(&[user.into(), status.into()], |row| {
+        rows.push(super::sql::GoalRow {
+            id: row.text(0)?.to_owned(),
+            user_id: row.text(1)?.to_owned(),
+            name: row.text(2)?.to_owned(),
+            description: row.opt_text(3)?.map(str::to_owned),
+            goal_type: row.text(4)?.to_owned(),
+            target_value: row.int(5),
+            target_date: row.opt_text(6)?.map(date).transpose()?,
+            start_date: date(row.text(7)?)?,
+            original_balance: row.opt_int(8),
+            is_recurring: row.int(9) != 0,
+            recurrence_period: row.opt_text(10)?.map(str::to_owned),
+            tracking_frequency: row.text(11)?.to_owned(),
+            reminder_enabled: row.int(12) != 0,
+            reminder_day: row.int(13),
+            status: row.text(14)?.to_owned(),
+            template_id: row.opt_text(15)?.map(str::to_owned),
+            completed_at: row.opt_text(16)?.map(decode_timestamp).transpose()?,
+            created_at: decode_timestamp(row.text(17)?)?,
+            updated_at: decode_timestamp(row.text(18)?)?,
+        });
+        Ok(())
+    })?;
+    drop(stmt);
+    let mut links = super::sql::LinkMap::with_capacity(rows.len());
+    let mut stmt = Statement::prepare(handle, SELECT_GOAL_LINKS)?;
+    for goal in &rows {
+        let mut found = crate::domain::goal::GoalLinks::default();
+        stmt.query(&[goal.id.as_str().into()], |row| {
+            let value = row.text(1)?.to_owned();
+            if row.text(0)? == "account" {
+                found.accounts.push(value);
+            } else {
+                found.categories.push(value);
+            }
+            Ok(())
+        })?;
+        if !found.is_empty() {
+            links.insert(goal.id.clone(), found);
+        }
+    }
+    Ok((rows, links))
 }
 
 fn progress_histories_raw(
@@ -270,6 +342,15 @@ fn latest_snapshots_raw(
     }
     Ok(out)
 }
+
+/// `sql::GOAL_SELECT`'s columns, in its order.
+const SELECT_GOALS: &CStr = c"SELECT id, user_id, name, description, goal_type, target_value, target_date, \
+    start_date, original_balance, is_recurring, recurrence_period, tracking_frequency, reminder_enabled, \
+    reminder_day, status, template_id, completed_at, created_at, updated_at FROM goals \
+    WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY user_id, id";
+
+const SELECT_GOAL_LINKS: &CStr =
+    c"SELECT link_kind, value FROM goal_links WHERE goal_id = ?1 ORDER BY link_kind, value";
 
 const SELECT_HISTORY: &CStr = c"SELECT id, period, value, contribution, progress_ratio, on_track, off_track_streak, \
     principal_paid, interest_paid, source, snapshot_id, recorded_at, note FROM goal_progress WHERE goal_id = ?1 \
