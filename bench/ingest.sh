@@ -27,12 +27,17 @@
 #                             next to the repository)
 #   CARGO_TARGET_DIR          where cargo builds (the binary is taken from there)
 #   GK=PATH                   benchmark this goalkeeper binary instead of building one
+#   NOW=RFC3339               the instant every goalkeeper command runs at (default
+#                             2026-01-02T12:00:00Z, just after the generated months):
+#                             quiet hours, caps and deadlines, and so the emails sent,
+#                             do not depend on the hour the benchmark runs
 set -euo pipefail
 
 USERS=${USERS:-8000}
 MONTHS=${MONTHS:-12}
 FILES_PER_MONTH=${FILES_PER_MONTH:-1}
 KEEP=${KEEP:-0}
+NOW=${NOW:-2026-01-02T12:00:00Z}
 SCALE_MONTHS=3
 TARGET_RATIO=1.5
 TARGET_RSS_MB=150
@@ -157,6 +162,7 @@ run_goalkeeper() {
         export GOALKEEPER__INBOX__PROCESSED_DIR="$work/processed"
         export GOALKEEPER__INBOX__FAILED_DIR="$work/failed"
         export GOALKEEPER__EMAIL__FILE__DIR="$work/outbox"
+        export GOALKEEPER_NOW="$NOW"
         # The phase timings of --run-once (inbox, time pass, dispatch) come from its debug log.
         export RUST_LOG=warn,goalkeeper::commands::run_once=debug
         "$gk" migrate >/dev/null
