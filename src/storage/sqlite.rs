@@ -150,6 +150,21 @@ impl SqliteStore {
 /// sqlx costs several microseconds per row (each value is copied under a
 /// mutex and the row handed across threads), more than SQLite's own work.
 impl SqliteStore {
+    /// Runs `read` on the raw connection inside one read transaction: a
+    /// consistent view, and no lock taken and released per statement.
+    async fn read_raw<T>(
+        &self,
+        read: impl FnOnce(&mut LockedSqliteHandle<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut tx = self.pool.begin().await?;
+        let out = {
+            let mut handle = tx.lock_handle().await?;
+            read(&mut handle)?
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Goals through SQLite's C API: sqlx hands each row across threads, which
     /// costs more than reading it (a run loads every active goal at once).
     async fn read_goals(
@@ -157,14 +172,8 @@ impl SqliteStore {
         user: Option<&crate::domain::UserId>,
         status: Option<crate::domain::GoalStatus>,
     ) -> anyhow::Result<(Vec<super::sql::GoalRow>, super::sql::LinkMap)> {
-        // One read transaction: goals and links from the same view.
-        let mut tx = self.pool.begin().await?;
-        let out = {
-            let mut handle = tx.lock_handle().await?;
-            goals_raw(&mut handle, user.map(|u| u.as_str()), status.map(|s| s.as_str()))?
-        };
-        tx.commit().await?;
-        Ok(out)
+        self.read_raw(|handle| goals_raw(handle, user.map(|u| u.as_str()), status.map(|s| s.as_str())))
+            .await
     }
 
     async fn read_progress_histories(
@@ -174,15 +183,7 @@ impl SqliteStore {
         if goals.is_empty() {
             return Ok(HashMap::new());
         }
-        // One read transaction for every lookup: a consistent view, and no
-        // lock taken and released per statement.
-        let mut tx = self.pool.begin().await?;
-        let out = {
-            let mut handle = tx.lock_handle().await?;
-            progress_histories_raw(&mut handle, goals)?
-        };
-        tx.commit().await?;
-        Ok(out)
+        self.read_raw(|handle| progress_histories_raw(handle, goals)).await
     }
 
     async fn read_latest_snapshots(
@@ -192,15 +193,7 @@ impl SqliteStore {
         if users.is_empty() {
             return Ok(HashMap::new());
         }
-        // One read transaction for every lookup: a consistent view, and no
-        // lock taken and released per statement.
-        let mut tx = self.pool.begin().await?;
-        let out = {
-            let mut handle = tx.lock_handle().await?;
-            latest_snapshots_raw(&mut handle, users)?
-        };
-        tx.commit().await?;
-        Ok(out)
+        self.read_raw(|handle| latest_snapshots_raw(handle, users)).await
     }
 
     /// Inserts alerts not stored before, and an outbox row for each new one
