@@ -275,7 +275,51 @@ async fn a_claim_that_ran_out_is_due_again_and_a_deferral_waits_for_its_time<S: 
     );
 }
 
+async fn a_users_alerts_are_listed_through_their_goals_newest_first<S: AlertStorage>(store: S) {
+    setup(&store).await;
+    let first = [
+        planned("ana-bike", "ana", AlertType::OffTrack, "2026-02", false),
+        planned("ben-car", "ben", AlertType::OffTrack, "2026-02", true),
+    ];
+    store.record_alerts(&first, now()).await.unwrap();
+    let later = [planned("ana-bike", "ana", AlertType::OffTrack, "2026-03", true)];
+    store.record_alerts(&later, now() + TimeDelta::hours(1)).await.unwrap();
+    let ana = UserId::parse("ana").unwrap();
+    let got = store
+        .list_alerts(AlertFilter {
+            user: Some(&ana),
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str)> = got
+        .iter()
+        .map(|a| (a.goal_id.as_str(), a.occurrence.as_str()))
+        .collect();
+    assert_eq!(seen, [("ana-bike", "2026-03"), ("ana-bike", "2026-02")]);
+    let limited = store
+        .list_alerts(AlertFilter {
+            user: Some(&ana),
+            limit: Some(1),
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].occurrence, "2026-03");
+    let nobody = UserId::parse("cleo").unwrap();
+    let none = store
+        .list_alerts(AlertFilter {
+            user: Some(&nobody),
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
 on_both_backends!(
+    a_users_alerts_are_listed_through_their_goals_newest_first,
     preferences_are_the_defaults_until_set_and_read_back_as_set,
     an_alert_is_stored_once_and_gets_an_outbox_row_only_when_emailed,
     a_group_is_claimed_by_one_sender_and_its_outcome_recorded_once,

@@ -336,7 +336,11 @@ macro_rules! impl_alert_storage {
                 let mut q = sqlx::QueryBuilder::<$db>::new($crate::storage::alert_sql::ALERT_LIST_SELECT);
                 q.push(" WHERE 1 = 1");
                 if let Some(user) = filter.user {
-                    q.push(" AND a.user_id = ").push_bind(user.as_str());
+                    // Through the user's goals: alerts are keyed by goal (migration 0004).
+                    q.push(" AND a.goal_id IN (SELECT g.id FROM goals g WHERE g.user_id = ")
+                        .push_bind(user.as_str())
+                        .push(") AND a.user_id = ")
+                        .push_bind(user.as_str());
                 }
                 if let Some(status) = filter.status {
                     q.push(" AND d.status = ").push_bind(status.as_str());
