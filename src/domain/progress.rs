@@ -129,6 +129,23 @@ fn judge(terms: &GoalTerms, current: Decimal, today: NaiveDate) -> (Ratio, bool)
 }
 
 pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
+    summarize_with(terms, obs, FinalValue::Projected)
+}
+
+/// [`summarize`] without `projected_final_value` (None): what an alert's
+/// evaluation reads, for a third less work on a goal with a rate.
+pub fn summarize_for_alerts(terms: &GoalTerms, obs: &Observation) -> Summary {
+    summarize_with(terms, obs, FinalValue::Skipped)
+}
+
+/// Whether a summary projects the final value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FinalValue {
+    Projected,
+    Skipped,
+}
+
+fn summarize_with(terms: &GoalTerms, obs: &Observation, final_value: FinalValue) -> Summary {
     let mut notes = Vec::new();
     let (current, target, today) = (obs.current, terms.target, obs.as_of);
     let months_left = terms.target_date.map(|deadline| months_until(today, deadline));
@@ -141,6 +158,7 @@ pub fn summarize(terms: &GoalTerms, obs: &Observation) -> Summary {
         today,
         months_left,
         pace,
+        project_final: final_value == FinalValue::Projected,
     };
     let plan = match &terms.measure {
         Measure::Accumulate => standing.accumulate(monthly_rate(terms.annual_rate, &mut notes), &mut notes),
@@ -208,9 +226,16 @@ struct Standing {
     today: NaiveDate,
     months_left: Option<u32>,
     pace: Decimal,
+    /// Whether to project the final value (the live summary does; alerts do not read it).
+    project_final: bool,
 }
 
 impl Standing {
+    /// The months left, when the final value is projected.
+    fn final_months(&self) -> Option<u32> {
+        self.months_left.filter(|_| self.project_final)
+    }
+
     fn remaining(&self) -> Decimal {
         self.target.saturating_sub(self.current).max(Decimal::ZERO)
     }
@@ -242,7 +267,7 @@ impl Standing {
             let months = months_to_reach(self.current, self.pace, i, self.target);
             date_after_months(self.today, months, notes)
         };
-        let final_value = self.months_left.and_then(|n| {
+        let final_value = self.final_months().and_then(|n| {
             let value = future_value(self.current, self.pace, i, n);
             if value.is_none() {
                 notes.push(NOTE_TOO_LARGE.to_owned());
@@ -284,7 +309,7 @@ impl Standing {
             let months = months_to_reach(-balance, self.pace, i, Decimal::ZERO);
             date_after_months(self.today, months, notes)
         };
-        let final_value = self.months_left.and_then(|n| {
+        let final_value = self.final_months().and_then(|n| {
             let value = match rate {
                 // Without an APR the payments simply add up (the spec's c + pace × months_left),
                 // but no more than the debt can be paid off.
@@ -750,6 +775,34 @@ mod standing_tests {
             let obs = Observation { current: Decimal::from(current), as_of, recent_contributions: vec![] };
             let full = summarize(&terms, &obs);
             proptest::prop_assert_eq!(standing(&terms, Decimal::from(current), as_of), (full.progress, full.on_track));
+        }
+
+        #[test]
+        fn the_alerts_summary_is_the_full_one_without_the_final_value(
+            current in -50_000i64..200_000, target in 1i64..150_000, elapsed in 0i64..900, span in 1i64..900,
+            apr_tenths in proptest::option::of(0i64..400), pace in proptest::collection::vec(-2_000i64..6_000, 0..4),
+            debt in proptest::bool::ANY,
+        ) {
+            let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+            let terms = GoalTerms {
+                measure: if debt { Measure::Debt } else { Measure::Accumulate },
+                target: Decimal::from(target),
+                start,
+                target_date: Some(start + chrono::Duration::days(span)),
+                annual_rate: apr_tenths.map(|t| Decimal::new(t, 1)),
+            };
+            let obs = Observation {
+                current: Decimal::from(current),
+                as_of: start + chrono::Duration::days(elapsed),
+                recent_contributions: pace.into_iter().map(Decimal::from).collect(),
+            };
+            let full = summarize(&terms, &obs);
+            let for_alerts = summarize_for_alerts(&terms, &obs);
+            proptest::prop_assert_eq!(for_alerts.projected_final_value, None);
+            proptest::prop_assert_eq!(
+                Summary { projected_final_value: None, note: None, ..for_alerts },
+                Summary { projected_final_value: None, note: None, ..full }
+            );
         }
     }
 }

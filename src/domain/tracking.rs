@@ -137,13 +137,14 @@ fn summarize(
     baseline: Option<Money>,
     contributions: &[Money],
     as_of: NaiveDate,
+    calculate: fn(&GoalTerms, &Observation) -> Summary,
 ) -> Summary {
     let observation = Observation {
         current: cents_to_decimal(measured.value),
         as_of,
         recent_contributions: contributions.iter().copied().map(cents_to_decimal).collect(),
     };
-    progress::summarize(&terms(goal, measured, summary, baseline), &observation)
+    calculate(&terms(goal, measured, summary, baseline), &observation)
 }
 
 fn push_recent(recent: &mut Vec<Money>, contribution: Money) {
@@ -185,6 +186,8 @@ fn raise(goal: &Goal, inputs: &EntryInputs<'_>, base_url: &str, out: &mut Vec<Ra
         inputs.baseline,
         &inputs.contributions,
         inputs.period.last_day(),
+        // An alert's evaluation does not read the projected final value.
+        progress::summarize_for_alerts,
     );
     let evaluation = Evaluation::from_summary(inputs.period, inputs.contribution, &summary);
     let raised = alerts::on_progress(
@@ -334,5 +337,13 @@ pub fn live_summary(
         missing_debt_accounts: 0,
         annual_rate: rate,
     };
-    summarize(goal, &measured, latest, baseline, &contributions, today)
+    summarize(
+        goal,
+        &measured,
+        latest,
+        baseline,
+        &contributions,
+        today,
+        progress::summarize,
+    )
 }
