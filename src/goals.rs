@@ -226,6 +226,8 @@ pub struct RunSync {
     pub alerter: Alerter,
     goals: HashMap<String, Vec<Arc<Goal>>>,
     tracks: HashMap<GoalId, GoalTrack>,
+    /// The next file's plan, started while this one is stored (see [`RunSync::speculate`]).
+    ahead: Option<(String, PendingPlan)>,
 }
 
 /// What sync will do with one file.
@@ -346,7 +348,100 @@ impl RunSync {
             alerter,
             goals: HashMap::new(),
             tracks: HashMap::new(),
+            ahead: None,
         })
+    }
+
+    /// The plan [`speculate`](Self::speculate) started for the file `name`, if
+    /// any; a plan started for another file is dropped (its goals are read
+    /// from storage again when next needed).
+    pub fn take_speculation(&mut self, name: &str) -> Option<PendingPlan> {
+        match self.ahead.take() {
+            Some((for_file, plan)) if for_file == name => Some(plan),
+            _ => None,
+        }
+    }
+
+    /// Called once `plan` (this file's) is computed, while the file is still
+    /// being stored: starts tracking the next file (`name`, already read and
+    /// valid) from where `plan` leaves its goals, so the tracking overlaps
+    /// with storing this file instead of waiting for its commit. Only when
+    /// nothing needs storage: every user of the next file has its goals and
+    /// their tracks in memory, and this file recomputes no goal. The next
+    /// file uses it only if this one commits ([`take_speculation`](Self::take_speculation)
+    /// after [`committed`](Self::committed)); otherwise it is dropped.
+    pub fn speculate(
+        &mut self,
+        plan: &FilePlan,
+        name: &str,
+        snapshots: &[NewSnapshot],
+        summaries: &mut Vec<Option<SnapshotSummary>>,
+    ) -> bool {
+        self.ahead = None;
+        if !plan.resync.is_empty() || snapshots.is_empty() {
+            return false;
+        }
+        let by_user = self.by_user(snapshots);
+        let updated: HashMap<&GoalId, &GoalTrack> = plan.updates.iter().map(|(id, t)| (id, t)).collect();
+        let finished: HashSet<&GoalId> = plan.finished.iter().map(|(_, id)| id).collect();
+        let ready = by_user.keys().all(|u| {
+            self.goals.get(*u).is_some_and(|goals| {
+                goals
+                    .iter()
+                    .all(|g| finished.contains(&g.id) || updated.contains_key(&g.id) || self.tracks.contains_key(&g.id))
+            })
+        });
+        if !ready {
+            return false;
+        }
+        let work: Vec<UserWork> = by_user
+            .into_values()
+            .map(|mut indices| {
+                indices.sort_by_key(|&i| snapshots[i].period);
+                let user = snapshots[indices[0]].user_id.as_str();
+                let goals = self
+                    .goals
+                    .get(user)
+                    .into_iter()
+                    .flatten()
+                    .filter(|g| !finished.contains(&g.id))
+                    .map(|g| {
+                        let track = match updated.get(&g.id) {
+                            Some(t) => Some((*t).clone()),
+                            None => self.tracks.remove(&g.id),
+                        };
+                        (g.clone(), track)
+                    })
+                    .collect();
+                UserWork { indices, goals }
+            })
+            .collect();
+        let summaries = std::mem::take(summaries);
+        self.ahead = Some((name.to_owned(), self.spawn_tracking(work, snapshots, summaries)));
+        true
+    }
+
+    /// Groups a file's snapshots of users with active goals by user.
+    fn by_user<'s>(&self, snapshots: &'s [NewSnapshot]) -> BTreeMap<&'s str, Vec<usize>> {
+        let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, s) in snapshots.iter().enumerate() {
+            if self.wanted.contains(s.user_id.as_str()) {
+                by_user.entry(s.user_id.as_str()).or_default().push(i);
+            }
+        }
+        by_user
+    }
+
+    fn spawn_tracking(
+        &self,
+        work: Vec<UserWork>,
+        snapshots: &[NewSnapshot],
+        summaries: Vec<Option<SnapshotSummary>>,
+    ) -> PendingPlan {
+        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
+        let base_url = self.alerter.base_url.clone();
+        let job = tokio::task::spawn_blocking(move || track_file(work, &periods, &summaries, &base_url));
+        PendingPlan { job }
     }
 
     /// Starts planning the progress entries for a file's snapshots;
@@ -360,12 +455,8 @@ impl RunSync {
         snapshots: &[NewSnapshot],
         summaries: Vec<Option<SnapshotSummary>>,
     ) -> anyhow::Result<PendingPlan> {
-        let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, s) in snapshots.iter().enumerate() {
-            if self.wanted.contains(s.user_id.as_str()) {
-                by_user.entry(s.user_id.as_str()).or_default().push(i);
-            }
-        }
+        self.ahead = None;
+        let by_user = self.by_user(snapshots);
         let unknown: Vec<&str> = by_user
             .keys()
             .copied()
@@ -429,10 +520,7 @@ impl RunSync {
                 UserWork { indices, goals }
             })
             .collect();
-        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
-        let base_url = self.alerter.base_url.clone();
-        let job = tokio::task::spawn_blocking(move || track_file(work, &periods, &summaries, &base_url));
-        Ok(PendingPlan { job })
+        Ok(self.spawn_tracking(work, snapshots, summaries))
     }
 
     /// After the file's transaction committed: remember where each goal

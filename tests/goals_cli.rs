@@ -407,6 +407,83 @@ fn a_year_of_snapshots_moves_every_goal_on_postgresql_too() {
     on_postgres(a_year_of_snapshots_moves_every_goal);
 }
 
+/// What sync left of every goal: its entries (without ids and times) and the
+/// alerts raised, in a stable order.
+fn sync_outcome(sb: &Sandbox) -> (Vec<Value>, Vec<Value>) {
+    let mut entries = Vec::new();
+    for goal in goals_list(sb) {
+        let id = goal["id"].as_str().unwrap();
+        for mut e in history(sb, id) {
+            let e = e.as_object_mut().unwrap();
+            for volatile in ["id", "recorded_at", "snapshot_id"] {
+                e.remove(volatile);
+            }
+            e.insert("goal".into(), Value::from(id));
+            entries.push(Value::Object(e.clone()));
+        }
+    }
+    let mut alerts: Vec<Value> = parse(&gk(sb, &["alerts", "list", "--json"], 0))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| serde_json::json!([a["goal_id"], a["type"], a["occurrence"], a["title"], a["message"]]))
+        .collect();
+    alerts.sort_by_key(|a| a.to_string());
+    (entries, alerts)
+}
+
+#[test]
+fn one_run_over_a_year_of_files_syncs_goals_as_one_run_per_file_does() {
+    // One run: each file's goals are tracked while the file before it is stored.
+    let all_at_once = Sandbox::new();
+    the_sample_year(&all_at_once);
+
+    // The same files one run at a time, in the same order.
+    let one_by_one = Sandbox::new();
+    one_by_one.register_sample_users();
+    let goals = repo_path("fixtures/goals.csv");
+    gk(&one_by_one, &["goals", "import", goals.to_str().unwrap()], 0);
+    gk(
+        &one_by_one,
+        &[
+            "goals",
+            "add",
+            "--user",
+            "ben",
+            "--type",
+            "savings_rate",
+            "--id",
+            "ben-rate",
+            "--name",
+            "Save 30 % of income",
+            "--target",
+            "30",
+            "--start-date",
+            "2025-01-01",
+        ],
+        0,
+    );
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo_path("fixtures/inbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        one_by_one.drop_file(name, std::fs::read(file).unwrap());
+        gk(&one_by_one, &["--run-once"], 0);
+    }
+
+    let (entries, alerts) = sync_outcome(&all_at_once);
+    assert!(
+        entries.len() > 90 && alerts.len() > 10,
+        "{} entries, {} alerts",
+        entries.len(),
+        alerts.len()
+    );
+    assert_eq!((entries, alerts), sync_outcome(&one_by_one));
+}
+
 #[test]
 fn a_goal_created_after_the_snapshots_backfills_every_month_from_its_start() {
     let sb = with_sample_snapshots();

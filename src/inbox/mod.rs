@@ -100,7 +100,7 @@ impl InboxRun<'_> {
         // Reading and validating a file needs no database, so the next file
         // is prepared on a blocking thread while this one is stored.
         let max = s.max_file_bytes;
-        let mut ahead: Option<Pending> = None;
+        let mut ahead: Option<Ahead> = None;
         // Users confirmed registered during this run: consecutive monthly
         // files name the same people, so each is looked up once per run.
         let mut known_users: HashSet<String> = HashSet::new();
@@ -116,11 +116,15 @@ impl InboxRun<'_> {
             }
             let started = Instant::now();
             let span = tracing::info_span!("inbox_file", file = %candidate.name);
-            let current = ahead.take().or_else(|| spawn_prepare(candidate, max, &s.dir, &wanted));
-            ahead = candidates
-                .get(i + 1)
-                .filter(|_| !stop.is_requested())
-                .and_then(|next| spawn_prepare(next, max, &s.dir, &wanted));
+            let current = ahead
+                .take()
+                .or_else(|| spawn_prepare(candidate, max, &s.dir, &wanted).map(Ahead::Running));
+            let next = candidates.get(i + 1).filter(|_| !stop.is_requested());
+            ahead = next.and_then(|next| spawn_prepare(next, max, &s.dir, &wanted).map(Ahead::Running));
+            let next = Next {
+                name: next.map_or("", |n| n.name.as_str()),
+                ahead: &mut ahead,
+            };
             // The span is attached to the future (not entered across awaits), so the run stays Send.
             let outcome = async {
                 tracing::debug!("reading");
@@ -133,6 +137,7 @@ impl InboxRun<'_> {
                     }
                     (None, Some(pending)) => {
                         let prepared = pending
+                            .wait()
                             .await
                             .context("the validation task stopped")?
                             .with_context(|| format!("reading {}", candidate.path.display()))?;
@@ -144,6 +149,7 @@ impl InboxRun<'_> {
                                 prepared,
                                 &mut known_users,
                                 &mut sync,
+                                next,
                             )
                             .await?
                         {
@@ -206,6 +212,7 @@ impl InboxRun<'_> {
         prepared: Prepared,
         known_users: &mut HashSet<String>,
         sync: &mut crate::goals::RunSync,
+        mut next: Next<'_>,
     ) -> anyhow::Result<Option<Outcome>> {
         let (file, modified, mut checked, spill) = match prepared {
             Prepared::Vanished => return Ok(None),
@@ -268,10 +275,20 @@ impl InboxRun<'_> {
         let snapshots = std::mem::take(&mut checked.snapshots);
         let planning = Instant::now();
         let summaries = std::mem::take(&mut checked.summaries);
-        let pending = sync.start_plan(store, &snapshots, summaries).await?;
+        // Tracked ahead while the previous file was stored, or started now.
+        let pending = match sync.take_speculation(name) {
+            Some(pending) => pending,
+            None => sync.start_plan(store, &snapshots, summaries).await?,
+        };
         let plan_ms = planning.elapsed().as_millis();
-        // Tracking runs while the lines are stored; its writes follow them.
-        let planned = pending.finish(store, &mut sync.alerter);
+        // Tracking runs while the lines are stored; its writes follow them,
+        // and meanwhile the next file's tracking starts.
+        let next_name = next.name;
+        let planned = async {
+            let plan = pending.finish(store, &mut sync.alerter).await?;
+            next.speculate(sync, &plan).await;
+            Ok(plan)
+        };
         match store
             .ingest_file_planned(
                 IngestBatch {
@@ -303,13 +320,24 @@ impl InboxRun<'_> {
                     goals,
                 }))
             }
-            Err(IngestError::AlreadyIngested) => {
+            // The next file's tracking started from this file's plan: it is void now.
+            Err(e) => {
+                sync.take_speculation(next_name);
+                self.not_stored(path, name, e)
+            }
+        }
+    }
+
+    /// A file whose transaction did not commit.
+    fn not_stored(&self, path: &Path, name: &str, e: IngestError) -> anyhow::Result<Option<Outcome>> {
+        match e {
+            IngestError::AlreadyIngested => {
                 tracing::info!("duplicate content: stored meanwhile by another run");
                 self.move_done(path, name)?;
                 Ok(Some(Outcome::Duplicate))
             }
-            Err(IngestError::Source(e)) => self.fail(path, name, Problem::file(format!("{e:#}"))).map(Some),
-            Err(IngestError::Database(e)) => Err(e.context(format!("storing {name}"))),
+            IngestError::Source(e) => self.fail(path, name, Problem::file(format!("{e:#}"))).map(Some),
+            IngestError::Database(e) => Err(e.context(format!("storing {name}"))),
         }
     }
 
@@ -338,6 +366,49 @@ impl InboxRun<'_> {
 }
 
 type Pending = tokio::task::JoinHandle<io::Result<Prepared>>;
+
+/// The next file: being prepared, or prepared already (taken out early to
+/// start tracking its goals, see [`crate::goals::RunSync::speculate`]).
+enum Ahead {
+    Running(Pending),
+    Ready(Result<io::Result<Prepared>, tokio::task::JoinError>),
+}
+
+impl Ahead {
+    async fn wait(self) -> Result<io::Result<Prepared>, tokio::task::JoinError> {
+        match self {
+            Ahead::Running(pending) => pending.await,
+            Ahead::Ready(prepared) => prepared,
+        }
+    }
+}
+
+/// The next file, for [`crate::goals::RunSync::speculate`]: its name and where its preparation stands.
+struct Next<'n> {
+    name: &'n str,
+    ahead: &'n mut Option<Ahead>,
+}
+
+impl Next<'_> {
+    /// Starts tracking the next file's goals if it is read already and
+    /// valid; never waits for it.
+    async fn speculate(&mut self, sync: &mut crate::goals::RunSync, plan: &crate::goals::FilePlan) {
+        let Some(Ahead::Running(pending)) = self
+            .ahead
+            .take_if(|a| matches!(a, Ahead::Running(p) if p.is_finished()))
+        else {
+            return;
+        };
+        let mut prepared = pending.await;
+        if let Ok(Ok(Prepared::Read { checked, .. })) = &mut prepared {
+            if checked.problems.is_empty() {
+                let started = sync.speculate(plan, self.name, &checked.snapshots, &mut checked.summaries);
+                tracing::debug!(next = self.name, started, "tracking the next file ahead");
+            }
+        }
+        *self.ahead = Some(Ahead::Ready(prepared));
+    }
+}
 
 /// Fails if `file` is no longer the size it was validated at, or was modified
 /// since it was opened: someone wrote into it in place.
