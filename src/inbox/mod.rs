@@ -144,8 +144,7 @@ impl InboxRun<'_> {
                         match self
                             .store_prepared(
                                 store,
-                                &candidate.path,
-                                &candidate.name,
+                                candidate,
                                 prepared,
                                 &mut known_users,
                                 &mut sync,
@@ -207,13 +206,13 @@ impl InboxRun<'_> {
     async fn store_prepared<S: AlertStorage>(
         &self,
         store: &S,
-        path: &Path,
-        name: &str,
+        candidate: &scan::Candidate,
         prepared: Prepared,
         known_users: &mut HashSet<String>,
         sync: &mut crate::goals::RunSync,
         mut next: Next<'_>,
     ) -> anyhow::Result<Option<Outcome>> {
+        let (path, name) = (candidate.path.as_path(), candidate.name.as_str());
         let (file, modified, mut checked, spill) = match prepared {
             Prepared::Vanished => return Ok(None),
             Prepared::Rejected(problem) => return self.fail(path, name, problem).map(Some),
