@@ -10,7 +10,7 @@ use crate::domain::{GoalId, GoalType, Period, SnapshotSummary, UserId};
 use crate::storage::{AlertStorage, FileProgress, NewSnapshot, PlannedAlert, SyncState};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Logs the entries that counted a missing linked debt account as paid off.
 fn log_paid_off(entries: &[crate::domain::goal::NewProgress]) {
@@ -224,11 +224,98 @@ pub struct RunSync {
     /// Users with active goals when the run started: whose summaries to build.
     pub wanted: Arc<HashSet<String>>,
     pub alerter: Alerter,
+    /// Shared with the tracking jobs, which take the tracks they need out of
+    /// it and (when tracking ahead) put the previous file's back.
+    cache: Arc<Mutex<Cache>>,
+    /// The next file's tracking, started while this one is stored (see [`RunSync::speculate`]).
+    ahead: Option<Speculation>,
+}
+
+/// Where goals stand during a run: the active goals of the users seen so far
+/// and where tracking left each of them.
+#[derive(Default)]
+struct Cache {
     goals: HashMap<String, Vec<Arc<Goal>>>,
     tracks: HashMap<GoalId, GoalTrack>,
-    /// The next file's plan, started while this one is stored (see [`RunSync::speculate`]).
-    ahead: Option<(String, PendingPlan)>,
 }
+
+impl Cache {
+    /// What a file's tracking left: the new tracks; completed goals forgotten.
+    fn apply(&mut self, updates: Vec<(GoalId, GoalTrack)>, finished: &[(String, GoalId)]) {
+        for (id, track) in updates {
+            self.tracks.insert(id, track);
+        }
+        for (user, id) in finished {
+            self.tracks.remove(id);
+            if let Some(goals) = self.goals.get_mut(user) {
+                goals.retain(|g| g.id != *id);
+            }
+        }
+    }
+
+    /// Whether every goal of these users is known and tracked: tracking
+    /// their file needs nothing from storage.
+    fn covers<'u>(&self, mut users: impl Iterator<Item = &'u str>) -> bool {
+        users.all(|u| {
+            self.goals
+                .get(u)
+                .is_some_and(|goals| goals.iter().all(|g| self.tracks.contains_key(&g.id)))
+        })
+    }
+
+    /// The users' goals with their tracks, taken out of the cache: a file
+    /// that does not commit leaves them out, and they are read from storage
+    /// again.
+    fn take_work(&mut self, by_user: BTreeMap<&str, Vec<usize>>, periods: &[Period]) -> Vec<UserWork> {
+        by_user
+            .into_iter()
+            .map(|(user, mut indices)| {
+                indices.sort_by_key(|&i| periods[i]);
+                let goals = match self.goals.get(user) {
+                    Some(goals) => goals.iter().map(|g| (g.clone(), self.tracks.remove(&g.id))).collect(),
+                    None => Vec::new(),
+                };
+                UserWork { indices, goals }
+            })
+            .collect()
+    }
+}
+
+/// The cache, even after a tracking job panicked while holding it: then it
+/// is emptied, and everything is read from storage again.
+fn lock(cache: &Mutex<Cache>) -> MutexGuard<'_, Cache> {
+    match cache.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            let mut guard = poisoned.into_inner();
+            *guard = Cache::default();
+            cache.clear_poison();
+            guard
+        }
+    }
+}
+
+/// A file's snapshots of users with active goals, by user.
+fn group_by_user<'s>(wanted: &HashSet<String>, users: impl Iterator<Item = &'s str>) -> BTreeMap<&'s str, Vec<usize>> {
+    let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, user) in users.enumerate() {
+        if wanted.contains(user) {
+            by_user.entry(user).or_default().push(i);
+        }
+    }
+    by_user
+}
+
+/// Tracking started for the next file before this one committed.
+struct Speculation {
+    /// The file it is for.
+    name: String,
+    /// Whether the cache covered the file (sent before tracking starts).
+    covered: tokio::sync::oneshot::Receiver<bool>,
+    job: TrackingJob,
+}
+
+type TrackingJob = tokio::task::JoinHandle<Option<(FilePlan, RaisedAlerts)>>;
 
 /// What sync will do with one file.
 #[derive(Debug, Default)]
@@ -257,7 +344,7 @@ type RaisedAlerts = Vec<(GoalId, UserId, Raised)>;
 
 /// A file's plan whose tracking is under way (see [`RunSync::start_plan`]).
 pub struct PendingPlan {
-    job: tokio::task::JoinHandle<(FilePlan, RaisedAlerts)>,
+    job: TrackingJob,
 }
 
 impl PendingPlan {
@@ -266,7 +353,8 @@ impl PendingPlan {
         let (mut plan, raised) = self
             .job
             .await
-            .map_err(|e| anyhow::anyhow!("goal tracking stopped: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("goal tracking stopped: {e}"))?
+            .ok_or_else(|| anyhow::anyhow!("goal tracking found goals it did not have"))?;
         plan.alerts = alerter.plan(store, raised).await?;
         Ok(plan)
     }
@@ -346,90 +434,81 @@ impl RunSync {
         Ok(RunSync {
             wanted: Arc::new(store.users_with_active_goals().await?),
             alerter,
-            goals: HashMap::new(),
-            tracks: HashMap::new(),
+            cache: Arc::new(Mutex::new(Cache::default())),
             ahead: None,
         })
     }
 
-    /// The plan [`speculate`](Self::speculate) started for the file `name`, if
-    /// any; a plan started for another file is dropped (its goals are read
-    /// from storage again when next needed).
-    pub fn take_speculation(&mut self, name: &str) -> Option<PendingPlan> {
-        match self.ahead.take() {
-            Some((for_file, plan)) if for_file == name => Some(plan),
-            _ => None,
+    /// The tracking [`speculate`](Self::speculate) started for the file
+    /// `name`, if it could. Tracking started for another file is waited for
+    /// and dropped (its goals are read from storage again when next needed).
+    pub async fn take_speculation(&mut self, name: &str) -> Option<PendingPlan> {
+        let mut ahead = self.ahead.take()?;
+        let covered = (&mut ahead.covered).await.unwrap_or(false);
+        if covered && ahead.name == name {
+            return Some(PendingPlan { job: ahead.job });
+        }
+        // Never left running: it changes the cache.
+        let _ = ahead.job.await;
+        None
+    }
+
+    /// After a file whose plan was computed did not commit: the next file's
+    /// tracking (if started) assumed it did, so it is dropped, and with it
+    /// everything cached (read from storage again for the next file).
+    pub async fn abandon(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            let _ = ahead.job.await;
+            *lock(&self.cache) = Cache::default();
         }
     }
 
     /// Called once `plan` (this file's) is computed, while the file is still
     /// being stored: starts tracking the next file (`name`, already read and
-    /// valid) from where `plan` leaves its goals, so the tracking overlaps
-    /// with storing this file instead of waiting for its commit. Only when
-    /// nothing needs storage: every user of the next file has its goals and
-    /// their tracks in memory, and this file recomputes no goal. The next
-    /// file uses it only if this one commits ([`take_speculation`](Self::take_speculation)
-    /// after [`committed`](Self::committed)); otherwise it is dropped.
+    /// valid) from where `plan` leaves its goals, on a blocking thread, so it
+    /// overlaps with storing this file instead of waiting for its commit.
+    /// The job puts `plan`'s tracks in the cache (so [`committed`](Self::committed)
+    /// has nothing left to do with them) and goes on only if the cache then
+    /// covers every goal of the next file; nothing is tried when this file
+    /// recomputes goals after its commit. The next file uses the tracking if
+    /// this one commits ([`take_speculation`](Self::take_speculation));
+    /// otherwise see [`abandon`](Self::abandon).
     pub fn speculate(
         &mut self,
-        plan: &FilePlan,
+        plan: &mut FilePlan,
         name: &str,
         snapshots: &[NewSnapshot],
         summaries: &mut Vec<Option<SnapshotSummary>>,
-    ) -> bool {
-        self.ahead = None;
+    ) {
         if !plan.resync.is_empty() || snapshots.is_empty() {
-            return false;
+            return;
         }
-        let by_user = self.by_user(snapshots);
-        let updated: HashMap<&GoalId, &GoalTrack> = plan.updates.iter().map(|(id, t)| (id, t)).collect();
-        let finished: HashSet<&GoalId> = plan.finished.iter().map(|(_, id)| id).collect();
-        let ready = by_user.keys().all(|u| {
-            self.goals.get(*u).is_some_and(|goals| {
-                goals
-                    .iter()
-                    .all(|g| finished.contains(&g.id) || updated.contains_key(&g.id) || self.tracks.contains_key(&g.id))
-            })
-        });
-        if !ready {
-            return false;
-        }
-        let work: Vec<UserWork> = by_user
-            .into_values()
-            .map(|mut indices| {
-                indices.sort_by_key(|&i| snapshots[i].period);
-                let user = snapshots[indices[0]].user_id.as_str();
-                let goals = self
-                    .goals
-                    .get(user)
-                    .into_iter()
-                    .flatten()
-                    .filter(|g| !finished.contains(&g.id))
-                    .map(|g| {
-                        let track = match updated.get(&g.id) {
-                            Some(t) => Some((*t).clone()),
-                            None => self.tracks.remove(&g.id),
-                        };
-                        (g.clone(), track)
-                    })
-                    .collect();
-                UserWork { indices, goals }
-            })
-            .collect();
+        let updates = std::mem::take(&mut plan.updates);
+        let finished = plan.finished.clone();
+        let users: Vec<UserId> = snapshots.iter().map(|s| s.user_id.clone()).collect();
+        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
         let summaries = std::mem::take(summaries);
-        self.ahead = Some((name.to_owned(), self.spawn_tracking(work, snapshots, summaries)));
-        true
-    }
-
-    /// Groups a file's snapshots of users with active goals by user.
-    fn by_user<'s>(&self, snapshots: &'s [NewSnapshot]) -> BTreeMap<&'s str, Vec<usize>> {
-        let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, s) in snapshots.iter().enumerate() {
-            if self.wanted.contains(s.user_id.as_str()) {
-                by_user.entry(s.user_id.as_str()).or_default().push(i);
-            }
-        }
-        by_user
+        let (cache, wanted, base_url) = (self.cache.clone(), self.wanted.clone(), self.alerter.base_url.clone());
+        let (covered, covered_rx) = tokio::sync::oneshot::channel();
+        let job = tokio::task::spawn_blocking(move || {
+            let work = {
+                let mut cache = lock(&cache);
+                cache.apply(updates, &finished);
+                let by_user = group_by_user(&wanted, users.iter().map(UserId::as_str));
+                if !cache.covers(by_user.keys().copied()) {
+                    let _ = covered.send(false);
+                    return None;
+                }
+                cache.take_work(by_user, &periods)
+            };
+            let _ = covered.send(true);
+            Some(track_file(work, &periods, &summaries, &base_url))
+        });
+        self.ahead = Some(Speculation {
+            name: name.to_owned(),
+            covered: covered_rx,
+            job,
+        });
     }
 
     fn spawn_tracking(
@@ -440,7 +519,7 @@ impl RunSync {
     ) -> PendingPlan {
         let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
         let base_url = self.alerter.base_url.clone();
-        let job = tokio::task::spawn_blocking(move || track_file(work, &periods, &summaries, &base_url));
+        let job = tokio::task::spawn_blocking(move || Some(track_file(work, &periods, &summaries, &base_url)));
         PendingPlan { job }
     }
 
@@ -455,17 +534,17 @@ impl RunSync {
         snapshots: &[NewSnapshot],
         summaries: Vec<Option<SnapshotSummary>>,
     ) -> anyhow::Result<PendingPlan> {
-        self.ahead = None;
-        let by_user = self.by_user(snapshots);
-        let unknown: Vec<&str> = by_user
-            .keys()
-            .copied()
-            .filter(|u| !self.goals.contains_key(*u))
-            .collect();
+        self.abandon().await;
+        let by_user = group_by_user(&self.wanted, snapshots.iter().map(|s| s.user_id.as_str()));
+        let unknown: Vec<&str> = {
+            let cache = lock(&self.cache);
+            by_user
+                .keys()
+                .copied()
+                .filter(|u| !cache.goals.contains_key(*u))
+                .collect()
+        };
         if !unknown.is_empty() {
-            for u in &unknown {
-                self.goals.insert((*u).to_owned(), Vec::new());
-            }
             // A monthly file names most users with goals: then one query for
             // every active goal beats many lookups by user.
             let goals = if unknown.len() * 2 > self.wanted.len() {
@@ -473,53 +552,41 @@ impl RunSync {
             } else {
                 store.active_goals_of(&unknown).await?
             };
+            let mut cache = lock(&self.cache);
+            for u in &unknown {
+                cache.goals.insert((*u).to_owned(), Vec::new());
+            }
             let unknown: HashSet<&str> = unknown.into_iter().collect();
             for goal in goals {
                 if unknown.contains(goal.user_id.as_str()) {
-                    self.goals
+                    cache
+                        .goals
                         .entry(goal.user_id.to_string())
                         .or_default()
                         .push(Arc::new(goal));
                 }
             }
         }
-        let untracked: Vec<&str> = by_user
-            .keys()
-            .flat_map(|u| self.goals.get(*u).into_iter().flatten())
-            .filter(|g| !self.tracks.contains_key(&g.id))
-            .map(|g| g.id.as_str())
-            .collect();
-        if !untracked.is_empty() {
-            let states = store.sync_states(&untracked).await?;
-            let goals: Vec<&Arc<Goal>> = by_user
+        let untracked: Vec<Arc<Goal>> = {
+            let cache = lock(&self.cache);
+            by_user
                 .keys()
-                .flat_map(|u| self.goals.get(*u).into_iter().flatten())
-                .collect();
-            for goal in goals {
-                if !self.tracks.contains_key(&goal.id) {
-                    let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
-                    self.tracks.insert(goal.id.clone(), track);
-                }
+                .flat_map(|u| cache.goals.get(*u).into_iter().flatten())
+                .filter(|g| !cache.tracks.contains_key(&g.id))
+                .cloned()
+                .collect()
+        };
+        if !untracked.is_empty() {
+            let ids: Vec<&str> = untracked.iter().map(|g| g.id.as_str()).collect();
+            let states = store.sync_states(&ids).await?;
+            let mut cache = lock(&self.cache);
+            for goal in &untracked {
+                let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
+                cache.tracks.insert(goal.id.clone(), track);
             }
         }
-
-        // Taken out of the cache, put back by `committed`: a file that fails
-        // leaves them out, and they are read from storage again.
-        let work: Vec<UserWork> = by_user
-            .into_values()
-            .map(|mut indices| {
-                indices.sort_by_key(|&i| snapshots[i].period);
-                let user = snapshots[indices[0]].user_id.as_str();
-                let goals = self
-                    .goals
-                    .get(user)
-                    .into_iter()
-                    .flatten()
-                    .map(|g| (g.clone(), self.tracks.remove(&g.id)))
-                    .collect();
-                UserWork { indices, goals }
-            })
-            .collect();
+        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
+        let work = lock(&self.cache).take_work(by_user, &periods);
         Ok(self.spawn_tracking(work, snapshots, summaries))
     }
 
@@ -537,25 +604,27 @@ impl RunSync {
             completed: plan.completed.len(),
             alerts: plan.alerts.len(),
         };
-        for (id, track) in plan.updates {
-            self.tracks.insert(id, track);
-        }
-        let mut finished = plan.finished;
-        for goal in &plan.resync {
+        let FilePlan {
+            progress,
+            alerts,
+            resync: to_resync,
+            updates,
+            finished,
+            ..
+        } = plan;
+        // The entries and alerts are stored: freed on a blocking thread, off the path of the next file.
+        tokio::task::spawn_blocking(move || drop((progress, alerts)));
+        lock(&self.cache).apply(updates, &finished);
+        for goal in &to_resync {
             let done = resync(store, &mut self.alerter, goal, now).await?;
             summary.entries += done.entries;
             summary.alerts += done.alerts;
+            // Read back from storage the next time it is needed.
+            let mut cache = lock(&self.cache);
+            cache.tracks.remove(&goal.id);
             if done.completed {
                 summary.completed += 1;
-                finished.push((goal.user_id.to_string(), goal.id.clone()));
-            }
-            // Read back from storage the next time it is needed.
-            self.tracks.remove(&goal.id);
-        }
-        for (user, id) in finished {
-            self.tracks.remove(&id);
-            if let Some(goals) = self.goals.get_mut(&user) {
-                goals.retain(|g| g.id != id);
+                cache.apply(Vec::new(), &[(goal.user_id.to_string(), goal.id.clone())]);
             }
         }
         Ok(summary)

@@ -275,17 +275,16 @@ impl InboxRun<'_> {
         let planning = Instant::now();
         let summaries = std::mem::take(&mut checked.summaries);
         // Tracked ahead while the previous file was stored, or started now.
-        let pending = match sync.take_speculation(name) {
+        let pending = match sync.take_speculation(name).await {
             Some(pending) => pending,
             None => sync.start_plan(store, &snapshots, summaries).await?,
         };
         let plan_ms = planning.elapsed().as_millis();
         // Tracking runs while the lines are stored; its writes follow them,
         // and meanwhile the next file's tracking starts.
-        let next_name = next.name;
         let planned = async {
-            let plan = pending.finish(store, &mut sync.alerter).await?;
-            next.speculate(sync, &plan).await;
+            let mut plan = pending.finish(store, &mut sync.alerter).await?;
+            next.speculate(sync, &mut plan).await;
             Ok(plan)
         };
         match store
@@ -321,7 +320,7 @@ impl InboxRun<'_> {
             }
             // The next file's tracking started from this file's plan: it is void now.
             Err(e) => {
-                sync.take_speculation(next_name);
+                sync.abandon().await;
                 self.not_stored(path, name, e)
             }
         }
@@ -391,7 +390,7 @@ struct Next<'n> {
 impl Next<'_> {
     /// Starts tracking the next file's goals if it is read already and
     /// valid; never waits for it.
-    async fn speculate(&mut self, sync: &mut crate::goals::RunSync, plan: &crate::goals::FilePlan) {
+    async fn speculate(&mut self, sync: &mut crate::goals::RunSync, plan: &mut crate::goals::FilePlan) {
         let Some(Ahead::Running(pending)) = self
             .ahead
             .take_if(|a| matches!(a, Ahead::Running(p) if p.is_finished()))
@@ -401,8 +400,7 @@ impl Next<'_> {
         let mut prepared = pending.await;
         if let Ok(Ok(Prepared::Read { checked, .. })) = &mut prepared {
             if checked.problems.is_empty() {
-                let started = sync.speculate(plan, self.name, &checked.snapshots, &mut checked.summaries);
-                tracing::debug!(next = self.name, started, "tracking the next file ahead");
+                sync.speculate(plan, self.name, &checked.snapshots, &mut checked.summaries);
             }
         }
         *self.ahead = Some(Ahead::Ready(prepared));
