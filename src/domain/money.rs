@@ -57,17 +57,22 @@ impl Money {
 
     /// `1234567.5` as `1,234,567.50`: for people, not for machines.
     pub fn grouped(self) -> String {
-        let plain = self.to_string();
-        let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
-        let (int, frac) = rest.split_once('.').unwrap_or((rest, "00"));
-        let mut out = String::with_capacity(int.len() + int.len() / 3 + 4);
+        use std::fmt::Write;
+        let abs = self.0.unsigned_abs();
+        let int = (abs / 100).to_string();
+        let mut out = String::with_capacity(int.len() + int.len() / 3 + 5);
+        if self.0 < 0 {
+            out.push('-');
+        }
         for (i, c) in int.chars().enumerate() {
             if i > 0 && (int.len() - i) % 3 == 0 {
                 out.push(',');
             }
             out.push(c);
         }
-        format!("{sign}{out}.{frac}")
+        // Writing to a String cannot fail.
+        let _ = write!(out, ".{:02}", abs % 100);
+        out
     }
 }
 

@@ -363,9 +363,12 @@ impl Ratio {
 
     fn to_f64(self) -> f64 {
         let value = match self {
-            Ratio::Exact { num, den } => match num.checked_div(den) {
-                Some(quotient) => decimal_to_f64(quotient),
-                None => decimal_to_f64(num) / decimal_to_f64(den),
+            Ratio::Exact { num, den } => match exact_quotient_f64(num, den) {
+                Some(quotient) => quotient,
+                None => match num.checked_div(den) {
+                    Some(quotient) => decimal_to_f64(quotient),
+                    None => decimal_to_f64(num) / decimal_to_f64(den),
+                },
             },
             Ratio::Approx(value) => value,
         };
@@ -746,6 +749,21 @@ fn money_text(amount: Decimal) -> String {
     format!("{:.2}", cents(amount))
 }
 
+/// num / den as the nearest `f64`, when both are integers below 2^53 at a
+/// common scale (money in cents always is): IEEE division of two exact
+/// operands is correctly rounded. None otherwise.
+fn exact_quotient_f64(num: Decimal, den: Decimal) -> Option<f64> {
+    const EXACT: i128 = 1 << 53;
+    let scale = num.scale().max(den.scale());
+    let at_scale = |d: Decimal| -> Option<i128> {
+        let m = d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?)?;
+        (m.abs() < EXACT).then_some(m)
+    };
+    let (n, d) = (at_scale(num)?, at_scale(den)?);
+    // Both below 2^53 in magnitude: the conversions are exact.
+    (d != 0).then(|| n as f64 / d as f64)
+}
+
 /// The nearest `f64` (via the decimal text, which is correctly rounded and so keeps order).
 fn decimal_to_f64(value: Decimal) -> f64 {
     value
@@ -757,6 +775,27 @@ fn decimal_to_f64(value: Decimal) -> f64 {
 #[cfg(test)]
 mod standing_tests {
     use super::*;
+
+    #[test]
+    fn a_ratio_of_cents_is_the_nearest_double_either_way() {
+        for (num, den) in [
+            ("600.00", "1000.00"),
+            ("1", "3"),
+            ("2", "3"),
+            ("123456.78", "27000.00"),
+            ("-0.01", "0.07"),
+            ("99999999999.99", "0.01"),
+            ("1.5", "0.25"),
+        ] {
+            let (num, den): (Decimal, Decimal) = (num.parse().unwrap(), den.parse().unwrap());
+            let via_text = decimal_to_f64(num.checked_div(den).unwrap());
+            assert_eq!(exact_quotient_f64(num, den), Some(via_text), "{num} / {den}");
+        }
+        // Too many digits for a double: the exact path steps aside.
+        let big: Decimal = "12345678901234567.89".parse().unwrap();
+        assert_eq!(exact_quotient_f64(big, Decimal::ONE), None);
+        assert_eq!(exact_quotient_f64(Decimal::ONE, Decimal::ZERO), None);
+    }
 
     proptest::proptest! {
         #[test]
@@ -775,6 +814,15 @@ mod standing_tests {
             let obs = Observation { current: Decimal::from(current), as_of, recent_contributions: vec![] };
             let full = summarize(&terms, &obs);
             proptest::prop_assert_eq!(standing(&terms, Decimal::from(current), as_of), (full.progress, full.on_track));
+        }
+
+        #[test]
+        fn the_exact_quotient_is_the_decimal_quotient_rounded_to_a_double(
+            num in -10_000_000_000_000i64..10_000_000_000_000, den in 1i64..10_000_000_000_000,
+        ) {
+            let (num, den) = (Decimal::new(num, 2), Decimal::new(den, 2));
+            let via_text = num.checked_div(den).map(decimal_to_f64);
+            proptest::prop_assert_eq!(exact_quotient_f64(num, den), via_text);
         }
 
         #[test]
