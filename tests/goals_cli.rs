@@ -168,8 +168,8 @@ fn with_sample_snapshots() -> Sandbox {
     sb
 }
 
-/// Users registered, fixtures/goals.csv imported, then the sample inbox stored.
-fn the_sample_year(sb: &Sandbox) {
+/// Users registered, fixtures/goals.csv imported and one more goal added; no snapshots yet.
+fn sample_users_and_goals(sb: &Sandbox) {
     sb.register_sample_users();
     let goals = repo_path("fixtures/goals.csv");
     let out = gk(sb, &["goals", "import", goals.to_str().unwrap()], 0);
@@ -203,6 +203,11 @@ fn the_sample_year(sb: &Sandbox) {
         ],
         0,
     );
+}
+
+/// Users registered, fixtures/goals.csv imported, then the sample inbox stored.
+fn the_sample_year(sb: &Sandbox) {
+    sample_users_and_goals(sb);
     sb.copy_sample_inbox();
     let out = gk(sb, &["--run-once"], 0);
     assert!(
@@ -440,29 +445,7 @@ fn one_run_over_a_year_of_files_syncs_goals_as_one_run_per_file_does() {
 
     // The same files one run at a time, in the same order.
     let one_by_one = Sandbox::new();
-    one_by_one.register_sample_users();
-    let goals = repo_path("fixtures/goals.csv");
-    gk(&one_by_one, &["goals", "import", goals.to_str().unwrap()], 0);
-    gk(
-        &one_by_one,
-        &[
-            "goals",
-            "add",
-            "--user",
-            "ben",
-            "--type",
-            "savings_rate",
-            "--id",
-            "ben-rate",
-            "--name",
-            "Save 30 % of income",
-            "--target",
-            "30",
-            "--start-date",
-            "2025-01-01",
-        ],
-        0,
-    );
+    sample_users_and_goals(&one_by_one);
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo_path("fixtures/inbox"))
         .unwrap()
         .map(|e| e.unwrap().path())
