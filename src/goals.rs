@@ -310,12 +310,27 @@ fn group_by_user<'s>(wanted: &HashSet<String>, users: impl Iterator<Item = &'s s
 struct Speculation {
     /// The file it is for.
     name: String,
-    /// Whether the cache covered the file (sent before tracking starts).
-    covered: tokio::sync::oneshot::Receiver<bool>,
+    /// Whether the cache covered the file, sent before tracking starts; if
+    /// not, the file's summaries come back with the answer.
+    covered: tokio::sync::oneshot::Receiver<Result<(), Summaries>>,
     job: TrackingJob,
 }
 
 type TrackingJob = tokio::task::JoinHandle<Option<(FilePlan, RaisedAlerts)>>;
+
+/// A file's snapshot summaries, for goal sync (see [`RunSync::start_plan`]).
+pub type Summaries = Vec<Option<SnapshotSummary>>;
+
+/// What became of the tracking started ahead for a file.
+pub enum Speculated {
+    /// Under way: collect it with [`PendingPlan::finish`].
+    Tracking(PendingPlan),
+    /// It could not start (the file's goals were not all in memory): plan
+    /// the file with [`RunSync::start_plan`], from these summaries.
+    NotStarted(Summaries),
+    /// None was started for this file.
+    None,
+}
 
 /// What sync will do with one file.
 #[derive(Debug, Default)]
@@ -442,15 +457,25 @@ impl RunSync {
     /// The tracking [`speculate`](Self::speculate) started for the file
     /// `name`, if it could. Tracking started for another file is waited for
     /// and dropped (its goals are read from storage again when next needed).
-    pub async fn take_speculation(&mut self, name: &str) -> Option<PendingPlan> {
-        let mut ahead = self.ahead.take()?;
-        let covered = (&mut ahead.covered).await.unwrap_or(false);
-        if covered && ahead.name == name {
-            return Some(PendingPlan { job: ahead.job });
+    pub async fn take_speculation(&mut self, name: &str) -> Speculated {
+        let Some(mut ahead) = self.ahead.take() else {
+            return Speculated::None;
+        };
+        let covered = (&mut ahead.covered).await;
+        if ahead.name == name {
+            match covered {
+                Ok(Ok(())) => return Speculated::Tracking(PendingPlan { job: ahead.job }),
+                Ok(Err(summaries)) => {
+                    tracing::debug!("the goals of the file were not all in memory: planned after the commit");
+                    return Speculated::NotStarted(summaries);
+                }
+                // The job stopped before answering: plan the file from storage.
+                Err(_) => {}
+            }
         }
         // Never left running: it changes the cache.
         let _ = ahead.job.await;
-        None
+        Speculated::None
     }
 
     /// After a file whose plan was computed did not commit: the next file's
@@ -496,12 +521,12 @@ impl RunSync {
                 cache.apply(updates, &finished);
                 let by_user = group_by_user(&wanted, users.iter().map(UserId::as_str));
                 if !cache.covers(by_user.keys().copied()) {
-                    let _ = covered.send(false);
+                    let _ = covered.send(Err(summaries));
                     return None;
                 }
                 cache.take_work(by_user, &periods)
             };
-            let _ = covered.send(true);
+            let _ = covered.send(Ok(()));
             Some(track_file(work, &periods, &summaries, &base_url))
         });
         self.ahead = Some(Speculation {
@@ -616,6 +641,7 @@ impl RunSync {
         tokio::task::spawn_blocking(move || drop((progress, alerts)));
         lock(&self.cache).apply(updates, &finished);
         for goal in &to_resync {
+            tracing::debug!(goal = %goal.id, "recomputing the goal's entries from its start");
             let done = resync(store, &mut self.alerter, goal, now).await?;
             summary.entries += done.entries;
             summary.alerts += done.alerts;

@@ -468,6 +468,92 @@ fn one_run_over_a_year_of_files_syncs_goals_as_one_run_per_file_does() {
 }
 
 #[test]
+fn a_user_first_seen_in_a_later_file_is_tracked_from_that_file_without_recomputing_anyone() {
+    let sb = Sandbox::new();
+    sb.register_sample_users();
+    for (user, id) in [("ana", "ana-save"), ("ben", "ben-save")] {
+        gk(
+            &sb,
+            &[
+                "goals",
+                "add",
+                "--user",
+                user,
+                "--type",
+                "savings_target",
+                "--id",
+                id,
+                "--name",
+                "Savings",
+                "--target",
+                "10000",
+                "--start-date",
+                "2025-01-01",
+                "--target-date",
+                "2026-01-01",
+                "--account",
+                "pot",
+            ],
+            0,
+        );
+    }
+    let header = "user_id,period,kind,account,category,amount,rate,min_payment\n";
+    let month = |users: &[&str], period: &str, pot: &str| -> String {
+        users
+            .iter()
+            .map(|u| format!("{u},{period},income,,salary,3000.00,,\n{u},{period},savings,pot,savings,{pot},,\n"))
+            .collect()
+    };
+    // ben appears only in the second file: its goals are not in memory when
+    // the first file is stored, so the second is planned after that commit.
+    sb.drop_file(
+        "s-2025-01.csv",
+        format!("{header}{}", month(&["ana"], "2025-01", "1000.00")),
+    );
+    sb.drop_file(
+        "s-2025-02.csv",
+        format!("{header}{}", month(&["ana", "ben"], "2025-02", "1500.00")),
+    );
+    sb.drop_file(
+        "s-2025-03.csv",
+        format!("{header}{}", month(&["ana", "ben"], "2025-03", "2100.00")),
+    );
+    let out = sb
+        .command(&["--now", NOW, "--run-once"])
+        .env("RUST_LOG", "warn,goalkeeper::goals=debug")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("not all in memory"), "{log}");
+    assert!(!log.contains("recomputing"), "{log}");
+    let contributions = |id: &str| -> Vec<(String, String)> {
+        history(&sb, id)
+            .iter()
+            .map(|e| {
+                (
+                    e["period"].as_str().unwrap().to_owned(),
+                    e["contribution"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |p: &str, c: &str| (p.to_owned(), c.to_owned());
+    assert_eq!(
+        contributions("ana-save"),
+        [
+            pair("2025-01", "0.00"),
+            pair("2025-02", "500.00"),
+            pair("2025-03", "600.00")
+        ]
+    );
+    assert_eq!(
+        contributions("ben-save"),
+        [pair("2025-02", "0.00"), pair("2025-03", "600.00")]
+    );
+}
+
+#[test]
 fn a_goal_created_after_the_snapshots_backfills_every_month_from_its_start() {
     let sb = with_sample_snapshots();
     let out = gk(

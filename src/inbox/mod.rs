@@ -276,8 +276,9 @@ impl InboxRun<'_> {
         let summaries = std::mem::take(&mut checked.summaries);
         // Tracked ahead while the previous file was stored, or started now.
         let pending = match sync.take_speculation(name).await {
-            Some(pending) => pending,
-            None => sync.start_plan(store, &snapshots, summaries).await?,
+            crate::goals::Speculated::Tracking(pending) => pending,
+            crate::goals::Speculated::NotStarted(summaries) => sync.start_plan(store, &snapshots, summaries).await?,
+            crate::goals::Speculated::None => sync.start_plan(store, &snapshots, summaries).await?,
         };
         let plan_ms = planning.elapsed().as_millis();
         // Tracking runs while the lines are stored; its writes follow them,
