@@ -498,13 +498,7 @@ impl RunSync {
     /// recomputes goals after its commit. The next file uses the tracking if
     /// this one commits ([`take_speculation`](Self::take_speculation));
     /// otherwise see [`abandon`](Self::abandon).
-    pub fn speculate(
-        &mut self,
-        plan: &mut FilePlan,
-        name: &str,
-        snapshots: &[NewSnapshot],
-        summaries: &mut Vec<Option<SnapshotSummary>>,
-    ) {
+    pub fn speculate(&mut self, plan: &mut FilePlan, name: &str, snapshots: &[NewSnapshot], summaries: &mut Summaries) {
         if !plan.resync.is_empty() || snapshots.is_empty() {
             return;
         }
@@ -536,18 +530,6 @@ impl RunSync {
         });
     }
 
-    fn spawn_tracking(
-        &self,
-        work: Vec<UserWork>,
-        snapshots: &[NewSnapshot],
-        summaries: Vec<Option<SnapshotSummary>>,
-    ) -> PendingPlan {
-        let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
-        let base_url = self.alerter.base_url.clone();
-        let job = tokio::task::spawn_blocking(move || Some(track_file(work, &periods, &summaries, &base_url)));
-        PendingPlan { job }
-    }
-
     /// Starts planning the progress entries for a file's snapshots;
     /// `summaries` holds a summary for each snapshot of a user in `wanted`.
     /// What the goals need from storage is read here; tracking them runs on a
@@ -557,7 +539,7 @@ impl RunSync {
         &mut self,
         store: &S,
         snapshots: &[NewSnapshot],
-        summaries: Vec<Option<SnapshotSummary>>,
+        summaries: Summaries,
     ) -> anyhow::Result<PendingPlan> {
         self.abandon().await;
         let by_user = group_by_user(&self.wanted, snapshots.iter().map(|s| s.user_id.as_str()));
@@ -612,7 +594,9 @@ impl RunSync {
         }
         let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
         let work = lock(&self.cache).take_work(by_user, &periods);
-        Ok(self.spawn_tracking(work, snapshots, summaries))
+        let base_url = self.alerter.base_url.clone();
+        let job = tokio::task::spawn_blocking(move || Some(track_file(work, &periods, &summaries, &base_url)));
+        Ok(PendingPlan { job })
     }
 
     /// After the file's transaction committed: remember where each goal
