@@ -676,7 +676,7 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
     // is: start < goal), reached(hit) is true. A floating-point estimate
     // proposes the answer; `reached` decides, in Decimal, so the estimate can
     // only save work (usually all but two powers), never change the answer.
-    let (mut not_yet, mut hit) = (0u32, 1u32);
+    let (not_yet, mut hit) = (0u32, 1u32);
     let mut searching = true;
     if let Some(guess) = estimate(k, bar, growth) {
         if reached(guess) {
@@ -690,8 +690,20 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
             return Some(guess + 1);
         }
     }
-    if searching {
-        // Double until reached.
+    bracket_search(&mut reached, not_yet, hit, !searching)
+}
+
+/// The smallest n > `not_yet` with `reached(n)`, for a `reached` that stays
+/// true once true and is false at `not_yet`: doubles `hit` until it is
+/// reached (unless `hit_reached` says it is), then bisects. None when not
+/// reached by u32::MAX.
+fn bracket_search(
+    mut reached: impl FnMut(u32) -> bool,
+    mut not_yet: u32,
+    mut hit: u32,
+    hit_reached: bool,
+) -> Option<u32> {
+    if !hit_reached {
         while !reached(hit) {
             if hit == u32::MAX {
                 return None;
@@ -920,23 +932,8 @@ mod powers_tests {
             Some(value) => value <= bar,
             None => i > Decimal::ZERO,
         };
-        let (mut not_yet, mut hit) = (0u32, 1u32);
-        while !reached(hit) {
-            if hit == u32::MAX {
-                return None;
-            }
-            not_yet = hit;
-            hit = hit.saturating_mul(2);
-        }
-        while hit - not_yet > 1 {
-            let mid = not_yet + (hit - not_yet) / 2;
-            if reached(mid) {
-                hit = mid;
-            } else {
-                not_yet = mid;
-            }
-        }
-        Some(hit)
+        // The full search from (0, 1], with plain `checked_pow`: no estimate, no cached powers.
+        bracket_search(reached, 0, 1, false)
     }
 
     #[test]
