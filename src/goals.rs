@@ -541,6 +541,8 @@ impl RunSync {
         snapshots: &[NewSnapshot],
         summaries: Summaries,
     ) -> anyhow::Result<PendingPlan> {
+        // Tracking ahead is always taken (take_speculation) before a file is
+        // planned here; were one still under way, it must not run beside this.
         self.abandon().await;
         let by_user = group_by_user(&self.wanted, snapshots.iter().map(|s| s.user_id.as_str()));
         let unknown: Vec<&str> = {
