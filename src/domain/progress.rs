@@ -499,6 +499,7 @@ fn usable_rate(monthly: Decimal) -> Decimal {
     }
 }
 
+#[cfg(test)]
 /// `base`ⁿ by repeated squaring with checked multiplication (None on overflow; underflow rounds to 0).
 fn checked_pow(base: Decimal, exponent: u32) -> Option<Decimal> {
     let (mut result, mut square, mut rest) = (Decimal::ONE, base, exponent);
@@ -560,6 +561,49 @@ impl Powers {
     }
 }
 
+/// Powers of the rates a thread meets, remembered: every month of every goal
+/// on an account at 4.10 % raises the same 1.0034166… to one of a few dozen
+/// month counts, and a 28-digit product costs more than the rest of a
+/// progress summary. Each result is `checked_pow`'s (from [`Powers`]: the
+/// same products, in the same order), so remembering changes no answer. Pure:
+/// the memo only saves work.
+struct PowerTable {
+    powers: Powers,
+    results: std::collections::HashMap<u32, Option<Decimal>>,
+}
+
+/// Bases remembered per thread before the memo starts over (about 1 KB each
+/// plus the exponents used).
+const MEMO_BASES: usize = 4096;
+/// Exponents (months) remembered per base: 100 years. Longer ones are
+/// computed each time.
+const MEMO_MONTHS: u32 = 1200;
+
+thread_local! {
+    static POWER_MEMO: std::cell::RefCell<std::collections::HashMap<[u8; 16], PowerTable>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `checked_pow(base, n)`, remembered (see [`PowerTable`]).
+fn memo_pow(base: Decimal, n: u32) -> Option<Decimal> {
+    // The exact representation (scale included), not the value: 1.0 and 1.00
+    // multiply to differently scaled products.
+    let key = base.serialize();
+    POWER_MEMO.with_borrow_mut(|memo| {
+        if memo.len() >= MEMO_BASES && !memo.contains_key(&key) {
+            memo.clear();
+        }
+        let PowerTable { powers, results } = memo.entry(key).or_insert_with(|| PowerTable {
+            powers: Powers::new(base),
+            results: std::collections::HashMap::new(),
+        });
+        if n >= MEMO_MONTHS {
+            return powers.pow(n);
+        }
+        *results.entry(n).or_insert_with(|| powers.pow(n))
+    })
+}
+
 /// Level end-of-month payment factors for `n ≥ 1` months at monthly rate `i` (> −1, zero or not
 /// negligible): `sink` = i / ((1+i)ⁿ − 1), the payment per unit of FUTURE value; `amortize` =
 /// sink + i = i / (1 − (1+i)⁻ⁿ), the payment per unit of PRESENT value. Each is computed in the form
@@ -580,7 +624,7 @@ fn level_factors(i: Decimal, n: u32) -> Option<Factors> {
     let growth = Decimal::ONE.checked_add(i)?;
     let sink = if i > Decimal::ZERO {
         // i / (f − 1) = i·g / (1 − g) with g = (1+i)⁻ⁿ ∈ (0, 1]
-        let g = checked_pow(Decimal::ONE.checked_div(growth)?, n)?;
+        let g = memo_pow(Decimal::ONE.checked_div(growth)?, n)?;
         let den = Decimal::ONE.checked_sub(g)?;
         if den <= Decimal::ZERO {
             even
@@ -589,7 +633,7 @@ fn level_factors(i: Decimal, n: u32) -> Option<Factors> {
         }
     } else {
         // i / (f − 1) = −i / (1 − f) with f = (1+i)ⁿ ∈ (0, 1)
-        let f = checked_pow(growth, n)?;
+        let f = memo_pow(growth, n)?;
         let den = Decimal::ONE.checked_sub(f)?;
         if den <= Decimal::ZERO {
             even
@@ -632,7 +676,7 @@ fn future_value(start: Decimal, payment: Decimal, i: Decimal, n: u32) -> Option<
     if i.is_zero() {
         return start.checked_add(payment.checked_mul(Decimal::from(n))?);
     }
-    let f = checked_pow(Decimal::ONE.checked_add(i)?, n)?;
+    let f = memo_pow(Decimal::ONE.checked_add(i)?, n)?;
     let saved = payment.checked_mul(f.checked_sub(Decimal::ONE)?.checked_div(i)?)?;
     start.checked_mul(f)?.checked_add(saved)
 }
@@ -663,10 +707,7 @@ fn months_to_reach(start: Decimal, payment: Decimal, i: Decimal, goal: Decimal) 
     if k <= Decimal::ZERO || (i < Decimal::ZERO && bar <= Decimal::ZERO) {
         return None; // falling, or (for a negative rate) levelling off below the goal
     }
-    // The search raises `growth` to several exponents: its repeated squares
-    // are computed once (the same products, in the same order, as `checked_pow`).
-    let mut powers = Powers::new(growth);
-    let mut reached = |n: u32| match powers.pow(n).and_then(|f| f.checked_mul(k)) {
+    let mut reached = |n: u32| match memo_pow(growth, n).and_then(|f| f.checked_mul(k)) {
         Some(value) if i > Decimal::ZERO => value >= bar,
         Some(value) => value <= bar,
         // Only a growing power overflows, and then it has passed any goal.
@@ -872,7 +913,7 @@ mod powers_tests {
     use super::*;
 
     #[test]
-    fn cached_powers_are_the_same_products_as_checked_pow() {
+    fn cached_and_remembered_powers_are_the_same_products_as_checked_pow() {
         for base in [
             "1.0041666666666666666666666667",
             "1.05",
@@ -905,6 +946,15 @@ mod powers_tests {
             let mut fresh = Powers::new(base);
             for n in (0u32..300).rev() {
                 assert_eq!(fresh.pow(n), checked_pow(base, n), "{base}^{n}");
+            }
+            for n in (0u32..1300).chain([0, 1, 1199, 1200, 1201, 65_535]) {
+                let (memo, plain) = (memo_pow(base, n), checked_pow(base, n));
+                assert_eq!(memo, plain, "{base}^{n}");
+                assert_eq!(
+                    memo.map(|d| d.serialize()),
+                    plain.map(|d| d.serialize()),
+                    "{base}^{n}, scale"
+                );
             }
         }
     }
