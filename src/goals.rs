@@ -7,9 +7,7 @@ use crate::domain::goal::{Goal, GoalStatus};
 use crate::domain::preferences::Preferences;
 use crate::domain::tracking::{AlertMode, Alerting, Prior, Raised, SnapshotAt, track};
 use crate::domain::{GoalId, GoalType, Period, SnapshotSummary, UserId};
-use crate::storage::{
-    AlertStorage, DeferredGoalWrites, FileProgress, IngestOutcome, NewSnapshot, PlannedAlert, SyncState,
-};
+use crate::storage::{AlertStorage, FileProgress, NewSnapshot, PlannedAlert, SyncState};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -231,14 +229,7 @@ pub struct RunSync {
     cache: Arc<Mutex<Cache>>,
     /// The next file's tracking, started while this one is stored (see [`RunSync::speculate`]).
     ahead: Option<Speculation>,
-    /// Goal writes of stored files not stored yet, when storage defers them
-    /// ([`crate::storage::Storage::defers_goal_writes`]); see [`RunSync::flush`].
-    deferred: Option<DeferredGoalWrites>,
 }
-
-/// Deferred goal writes are stored once they hold this many rows, so a run
-/// over a large inbox keeps a bounded amount of them in memory (about 100 MB).
-const FLUSH_ROWS: usize = 400_000;
 
 /// Where goals stand during a run: the active goals of the users seen so far
 /// and where tracking left each of them.
@@ -454,76 +445,13 @@ fn track_file(
 }
 
 impl RunSync {
-    /// Starts a run. Files an earlier run stored without ever storing their
-    /// goal writes (it stopped first) are caught up here: their users' goals
-    /// are recomputed from their snapshots, as `goals sync` does.
-    pub async fn start<S: AlertStorage>(
-        store: &S,
-        mut alerter: Alerter,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<RunSync> {
-        let unsynced = store.unsynced_files().await?;
-        if !unsynced.files.is_empty() {
-            tracing::warn!(
-                files = unsynced.files.len(),
-                users = unsynced.users.len(),
-                "files stored by a run that stopped before storing their goals' progress: recomputing their users' goals"
-            );
-            let done = sync_users(store, &mut alerter, &unsynced.users, now).await?;
-            let cleared = DeferredGoalWrites {
-                files: unsynced.files,
-                ..DeferredGoalWrites::default()
-            };
-            store.store_goal_writes(&cleared, now).await?;
-            tracing::info!(
-                goals = done.goals,
-                entries = done.entries,
-                alerts = done.alerts,
-                "caught up"
-            );
-        }
+    pub async fn start<S: AlertStorage>(store: &S, alerter: Alerter) -> anyhow::Result<RunSync> {
         Ok(RunSync {
             wanted: Arc::new(store.users_with_active_goals().await?),
             alerter,
             cache: Arc::new(Mutex::new(Cache::default())),
             ahead: None,
-            deferred: store.defers_goal_writes().then(DeferredGoalWrites::default),
         })
-    }
-
-    /// Whether a file's goal writes should wait for [`flush`](Self::flush)
-    /// rather than go into the file's transaction.
-    pub fn defers(&self) -> bool {
-        self.deferred.is_some()
-    }
-
-    /// Stores the deferred goal writes. Called before anything reads goal
-    /// state from storage, when they grow large, and at the end of the run;
-    /// until then storage holds the files marked as waiting for them.
-    pub async fn flush<S: AlertStorage>(&mut self, store: &S, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let Some(deferred) = self.deferred.as_mut() else {
-            return Ok(());
-        };
-        if deferred.is_empty() {
-            return Ok(());
-        }
-        let started = std::time::Instant::now();
-        let mut writes = std::mem::take(deferred);
-        // In index order: fewer B-tree pages to move between.
-        writes
-            .progress
-            .sort_by(|a, b| (&a.goal_id, a.period).cmp(&(&b.goal_id, b.period)));
-        store.store_goal_writes(&writes, now).await?;
-        tracing::debug!(
-            files = writes.files.len(),
-            progress_entries = writes.progress.len(),
-            alerts = writes.alerts.len(),
-            ms = started.elapsed().as_millis(),
-            "stored the goal writes of the run's files"
-        );
-        // Freed off the path of the next file.
-        tokio::task::spawn_blocking(move || drop(writes));
-        Ok(())
     }
 
     /// The tracking [`speculate`](Self::speculate) started for the file
@@ -612,7 +540,6 @@ impl RunSync {
         store: &S,
         snapshots: &[NewSnapshot],
         summaries: Summaries,
-        now: DateTime<Utc>,
     ) -> anyhow::Result<PendingPlan> {
         // Tracking ahead is always taken (take_speculation) before a file is
         // planned here; were one still under way, it must not run beside this.
@@ -626,17 +553,6 @@ impl RunSync {
                 .filter(|u| !cache.goals.contains_key(*u))
                 .collect()
         };
-        let untracked_known = {
-            let cache = lock(&self.cache);
-            by_user
-                .keys()
-                .flat_map(|u| cache.goals.get(*u).into_iter().flatten())
-                .any(|g| !cache.tracks.contains_key(&g.id))
-        };
-        if !unknown.is_empty() || untracked_known {
-            // What storage says of these goals must include the deferred writes.
-            self.flush(store, now).await?;
-        }
         if !unknown.is_empty() {
             // A monthly file names most users with goals: then one query for
             // every active goal beats many lookups by user.
@@ -685,14 +601,12 @@ impl RunSync {
         Ok(PendingPlan { job })
     }
 
-    /// After the file's transaction committed: keep its goal writes if they
-    /// are deferred, remember where each goal stands, recompute the goals
-    /// that needed it, forget completed ones.
+    /// After the file's transaction committed: remember where each goal
+    /// stands, recompute the goals that needed it, forget completed ones.
     pub async fn committed<S: AlertStorage>(
         &mut self,
         store: &S,
         plan: FilePlan,
-        stored: &IngestOutcome,
         now: DateTime<Utc>,
     ) -> anyhow::Result<SyncSummary> {
         let mut summary = SyncSummary {
@@ -703,33 +617,15 @@ impl RunSync {
         };
         let FilePlan {
             progress,
-            completed,
             alerts,
             resync: to_resync,
             updates,
             finished,
             ..
         } = plan;
-        match self.deferred.as_mut() {
-            Some(deferred) => {
-                deferred.files.push(stored.file_id);
-                deferred.progress.extend(progress.into_iter().map(|p| {
-                    let mut entry = p.entry;
-                    entry.snapshot_id = stored.snapshot_ids.get(p.snapshot).copied();
-                    entry
-                }));
-                deferred.completed.extend(completed);
-                deferred.alerts.extend(alerts);
-            }
-            // Stored with the file: freed on a blocking thread, off the path of the next file.
-            None => drop(tokio::task::spawn_blocking(move || drop((progress, alerts)))),
-        }
+        // The entries and alerts are stored: freed on a blocking thread, off the path of the next file.
+        tokio::task::spawn_blocking(move || drop((progress, alerts)));
         lock(&self.cache).apply(updates, &finished);
-        let large = self.deferred.as_ref().is_some_and(|d| d.rows() >= FLUSH_ROWS);
-        if !to_resync.is_empty() || large {
-            // A recomputation reads and replaces what storage holds.
-            self.flush(store, now).await?;
-        }
         for goal in &to_resync {
             tracing::debug!(goal = %goal.id, "recomputing the goal's entries from its start");
             let done = resync(store, &mut self.alerter, goal, now).await?;

@@ -7,12 +7,9 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use common::VecSource;
-use goalkeeper::domain::goal::{NewProgress, ProgressSource};
 use goalkeeper::domain::snapshot::Totals;
-use goalkeeper::domain::{Email, Goal, GoalId, GoalType, Kind, Money, Period, SnapshotLine, User, UserId};
-use goalkeeper::storage::{
-    AddOutcome, DeferredGoalWrites, IngestBatch, IngestError, LineChunks, NewFile, NewLine, NewSnapshot, Storage,
-};
+use goalkeeper::domain::{Email, Kind, Money, Period, SnapshotLine, User, UserId};
+use goalkeeper::storage::{AddOutcome, IngestBatch, IngestError, LineChunks, NewFile, NewLine, NewSnapshot, Storage};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap()
@@ -75,7 +72,6 @@ fn batch<'a>(file: &'a NewFile, create_users: &'a [User], snapshots: &'a [NewSna
         progress: &[],
         completed: &[],
         alerts: &[],
-        defer_goals: false,
     }
 }
 
@@ -336,93 +332,7 @@ async fn a_large_file_is_stored_across_many_statements<S: Storage>(store: S) {
     assert_eq!((snap.row.version, snap.lines.len()), (2, 4));
 }
 
-fn synced(goal: &str, p: &str, cents: i64, snapshot_id: Option<i64>) -> NewProgress {
-    NewProgress {
-        goal_id: GoalId::parse(goal).unwrap(),
-        period: period(p),
-        value: Money::from_cents(cents),
-        contribution: Money::from_cents(cents),
-        progress: 0.1,
-        on_track: true,
-        off_track_streak: 0,
-        source: ProgressSource::BudgetSync,
-        snapshot_id,
-        note: None,
-    }
-}
-
-async fn a_file_stored_without_its_goal_writes_is_unsynced_until_they_are_stored<S: Storage>(store: S) {
-    for id in ["ana", "ben"] {
-        store.add_user(&user(id, Tz::Europe__Berlin), now()).await.unwrap();
-    }
-    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
-    let fund = Goal::new(
-        GoalId::parse("g-ana").unwrap(),
-        UserId::parse("ana").unwrap(),
-        GoalType::SavingsTarget,
-        "Fund",
-        Money::from_cents(1_000_000),
-        start,
-        now(),
-    );
-    store.add_goal(&fund).await.unwrap();
-    let savings = || vec![line(Kind::Savings, Some("efund"), "emergency_fund", 100_000)];
-    let (file, snaps, source) = file_of("f1", &[("ben", "2025-01", savings()), ("ana", "2025-01", savings())]);
-    let mut deferred = batch(&file, &[], &snaps);
-    deferred.defer_goals = true;
-    let stored = store
-        .ingest_file(deferred, &mut LineChunks::spawn(source), now())
-        .await
-        .unwrap();
-    assert_eq!(stored.snapshot_ids.len(), 2);
-    let unsynced = store.unsynced_files().await.unwrap();
-    assert_eq!(unsynced.files, vec![stored.file_id]);
-    let users: Vec<&str> = unsynced.users.iter().map(UserId::as_str).collect();
-    assert_eq!(users, ["ana", "ben"]);
-
-    // A file stored with its goal writes is never waiting for them.
-    let (file, snaps, source) = file_of("f2", &[("ana", "2025-02", savings())]);
-    store
-        .ingest_file(batch(&file, &[], &snaps), &mut LineChunks::spawn(source), now())
-        .await
-        .unwrap();
-    assert_eq!(store.unsynced_files().await.unwrap().files, vec![stored.file_id]);
-
-    // The writes arrive; one is for a goal deleted meanwhile (never created here).
-    let writes = DeferredGoalWrites {
-        progress: vec![
-            synced("g-ana", "2025-01", 100_000, Some(stored.snapshot_ids[1])),
-            synced("g-gone", "2025-01", 100_000, Some(stored.snapshot_ids[0])),
-        ],
-        completed: vec![GoalId::parse("g-gone").unwrap()],
-        alerts: Vec::new(),
-        files: vec![stored.file_id],
-    };
-    store.store_goal_writes(&writes, now()).await.unwrap();
-    assert_eq!(store.unsynced_files().await.unwrap(), Default::default());
-    let history = store.progress_history(&GoalId::parse("g-ana").unwrap()).await.unwrap();
-    let got: Vec<(String, i64, Option<i64>)> = history
-        .iter()
-        .map(|e| (e.period.to_string(), e.value.cents(), e.snapshot_id))
-        .collect();
-    assert_eq!(got, [("2025-01".to_string(), 100_000, Some(stored.snapshot_ids[1]))]);
-    let orphans = store.progress_histories(&["g-gone"]).await.unwrap();
-    assert!(orphans.is_empty(), "{orphans:?}");
-
-    // Storing the same writes again changes nothing.
-    store.store_goal_writes(&writes, now()).await.unwrap();
-    assert_eq!(
-        store
-            .progress_history(&GoalId::parse("g-ana").unwrap())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-}
-
 on_both_backends!(
-    a_file_stored_without_its_goal_writes_is_unsynced_until_they_are_stored,
     migrations_can_be_applied_again_without_harm,
     a_user_is_added_once_and_listed_in_id_order,
     an_import_creates_new_users_and_updates_existing_ones,

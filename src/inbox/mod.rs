@@ -4,10 +4,7 @@
 //!
 //! Crash safety comes from the order of steps: a file is only moved after its
 //! transaction commits, and its content hash is stored in that transaction, so
-//! a file found again after a crash is recognised and just moved. On SQLite
-//! the goals' progress and alerts of a run's files are stored together after
-//! them ([`crate::goals::RunSync::flush`]); a file stored before a crash keeps
-//! a mark until then, and the next run recomputes its users' goals.
+//! a file found again after a crash is recognised and just moved.
 
 pub mod dry_run;
 pub mod moves;
@@ -99,32 +96,6 @@ impl InboxRun<'_> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the folder {}", dir.display()))?;
         }
         let candidates = scan::scan(&s.dir).with_context(|| format!("reading the inbox folder {}", s.dir.display()))?;
-        let mut sync = crate::goals::RunSync::start(store, crate::goals::Alerter::new(self.base_url), self.now).await?;
-        let result = self.process_files(store, stop, &candidates, &mut sync).await;
-        // The goal writes of the files stored, however the run ended.
-        let flushed = sync.flush(store, self.now).await;
-        match (result, flushed) {
-            (Ok(summary), Ok(())) => Ok(summary),
-            (Ok(_), Err(e)) => Err(e.context(
-                "storing the goals' progress of the files stored (the next run recomputes their users' goals)",
-            )),
-            (Err(e), Err(flush)) => {
-                tracing::error!(error = %format!("{flush:#}"), "storing the goals' progress of the files stored failed too (the next run recomputes their users' goals)");
-                Err(e)
-            }
-            (Err(e), Ok(())) => Err(e),
-        }
-    }
-
-    /// The files of a run, in order, with `sync` keeping their goals.
-    async fn process_files<S: AlertStorage>(
-        &self,
-        store: &S,
-        stop: &Stop,
-        candidates: &[scan::Candidate],
-        sync: &mut crate::goals::RunSync,
-    ) -> anyhow::Result<InboxSummary> {
-        let s = self.settings;
         let mut summary = InboxSummary::default();
         // Reading and validating a file needs no database, so the next file
         // is prepared on a blocking thread while this one is stored.
@@ -133,6 +104,7 @@ impl InboxRun<'_> {
         // Users confirmed registered during this run: consecutive monthly
         // files name the same people, so each is looked up once per run.
         let mut known_users: HashSet<String> = HashSet::new();
+        let mut sync = crate::goals::RunSync::start(store, crate::goals::Alerter::new(self.base_url)).await?;
         let wanted = sync.wanted.clone();
         for (i, candidate) in candidates.iter().enumerate() {
             if stop.is_requested() {
@@ -175,7 +147,7 @@ impl InboxRun<'_> {
                                 candidate,
                                 prepared,
                                 &mut known_users,
-                                sync,
+                                &mut sync,
                                 next,
                             )
                             .await?
@@ -305,15 +277,12 @@ impl InboxRun<'_> {
         // Tracked ahead while the previous file was stored, or started now.
         let pending = match sync.take_speculation(name).await {
             crate::goals::Speculated::Tracking(pending) => pending,
-            crate::goals::Speculated::NotStarted(summaries) => {
-                sync.start_plan(store, &snapshots, summaries, self.now).await?
-            }
-            crate::goals::Speculated::None => sync.start_plan(store, &snapshots, summaries, self.now).await?,
+            crate::goals::Speculated::NotStarted(summaries) => sync.start_plan(store, &snapshots, summaries).await?,
+            crate::goals::Speculated::None => sync.start_plan(store, &snapshots, summaries).await?,
         };
         let plan_ms = planning.elapsed().as_millis();
         // Tracking runs while the lines are stored; its writes follow them,
         // and meanwhile the next file's tracking starts.
-        let defer_goals = sync.defers();
         let planned = async {
             let mut plan = pending.finish(store, &mut sync.alerter).await?;
             next.speculate(sync, &mut plan).await;
@@ -328,7 +297,6 @@ impl InboxRun<'_> {
                     progress: &[],
                     completed: &[],
                     alerts: &[],
-                    defer_goals,
                 },
                 &mut lines,
                 planned,
@@ -342,7 +310,7 @@ impl InboxRun<'_> {
                 }
                 self.move_done(path, name)?;
                 let after = Instant::now();
-                let goals = sync.committed(store, plan, &stored, self.now).await?;
+                let goals = sync.committed(store, plan, self.now).await?;
                 tracing::debug!(plan_ms, after_commit_ms = after.elapsed().as_millis(), "goal sync");
                 Ok(Some(Outcome::Stored {
                     snapshots: stored.snapshots,

@@ -147,14 +147,12 @@ impl LineChunks {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IngestOutcome {
     pub file_id: i64,
     pub snapshots: usize,
     pub corrections: usize,
     pub lines: u64,
-    /// The stored snapshots' ids, in the order of the batch's snapshots.
-    pub snapshot_ids: Vec<i64>,
 }
 
 /// Why an ingest stored nothing.
@@ -184,42 +182,6 @@ pub struct IngestBatch<'a> {
     pub completed: &'a [GoalId],
     /// Alerts the entries raise (stored once, with their outbox rows).
     pub alerts: &'a [PlannedAlert],
-    /// Store the file without its goal writes, marked as waiting for them:
-    /// the caller stores them later with [`Storage::store_goal_writes`]
-    /// (see [`Storage::defers_goal_writes`]).
-    pub defer_goals: bool,
-}
-
-/// Goal writes of files stored with [`IngestBatch::defer_goals`], kept by
-/// the run until [`Storage::store_goal_writes`] stores them in one
-/// transaction and clears the files' marks.
-#[derive(Debug, Default)]
-pub struct DeferredGoalWrites {
-    /// With their snapshot ids.
-    pub progress: Vec<NewProgress>,
-    pub completed: Vec<GoalId>,
-    pub alerts: Vec<PlannedAlert>,
-    /// The files these writes belong to.
-    pub files: Vec<i64>,
-}
-
-impl DeferredGoalWrites {
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.progress.is_empty() && self.completed.is_empty() && self.alerts.is_empty()
-    }
-
-    /// Rows held: what bounds the memory a run keeps.
-    pub fn rows(&self) -> usize {
-        self.progress.len() + self.completed.len() + self.alerts.len()
-    }
-}
-
-/// Files stored with their goal writes deferred whose writes never arrived
-/// (the run stopped first), with the users of their snapshots.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct UnsyncedFiles {
-    pub files: Vec<i64>,
-    pub users: Vec<UserId>,
 }
 
 /// The goal writes stored with a file after its lines: progress entries for
@@ -348,26 +310,6 @@ pub trait Storage: Clone + Send + Sync + 'static {
         planned: F,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(IngestOutcome, P), IngestError>> + Send;
-
-    /// Whether an inbox run should defer files' goal writes
-    /// ([`IngestBatch::defer_goals`]) and store them together. SQLite: yes.
-    /// Each month's entries land on every page of the progress and alert
-    /// indexes, so storing a year of files one by one writes those pages once
-    /// per file; together, once. PostgreSQL: no; other instances read goals
-    /// while a run goes on, and each file's goals arrive with it.
-    fn defers_goal_writes(&self) -> bool;
-
-    /// Stores deferred goal writes in one transaction (progress entries
-    /// already stored are kept, alerts already stored are not stored again)
-    /// and clears the mark of their files.
-    fn store_goal_writes(
-        &self,
-        writes: &DeferredGoalWrites,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
-
-    /// Files whose deferred goal writes were never stored.
-    fn unsynced_files(&self) -> impl Future<Output = anyhow::Result<UnsyncedFiles>> + Send;
 
     /// Snapshots, newest period first; every version, current or not.
     fn list_snapshots(&self, user: Option<&UserId>) -> impl Future<Output = anyhow::Result<Vec<SnapshotRow>>> + Send;

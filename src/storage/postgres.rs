@@ -58,15 +58,6 @@ impl PgStore {
     /// PostgreSQL checkpoints on its own.
     fn checkpoint_in_background(&self) {}
 
-    /// PostgreSQL enforces foreign keys on every connection: goal writes use an ordinary one.
-    async fn begin_goal_writes(&self) -> anyhow::Result<Transaction<'static, Postgres>> {
-        self.begin_write().await
-    }
-
-    async fn close_pools(&self) {
-        self.pool.close().await;
-    }
-
     async fn begin_write(&self) -> anyhow::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.context("starting a write transaction")
     }

@@ -260,7 +260,7 @@ macro_rules! impl_storage {
             }
 
             async fn close(&self) {
-                self.close_pools().await;
+                self.pool.close().await;
             }
 
             async fn add_user(
@@ -412,7 +412,7 @@ macro_rules! impl_storage {
                 planned: F,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<($crate::storage::IngestOutcome, P), $crate::storage::IngestError> {
-                let $crate::storage::IngestBatch { file, create_users, snapshots, defer_goals, .. } = batch;
+                let $crate::storage::IngestBatch { file, create_users, snapshots, .. } = batch;
                 use $crate::storage::IngestError;
                 use $crate::storage::sql::{KEY_CHUNK, to_i64};
                 let db = |e: sqlx::Error| IngestError::Database(e.into());
@@ -421,15 +421,14 @@ macro_rules! impl_storage {
 
                 let file_id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO ingested_files \
-                     (sha256, file_name, size_bytes, line_count, snapshots, corrections, ingested_at, goals_pending) \
-                     VALUES ($1, $2, $3, $4, 0, 0, $5, $6) ON CONFLICT (sha256) DO NOTHING RETURNING id",
+                     (sha256, file_name, size_bytes, line_count, snapshots, corrections, ingested_at) \
+                     VALUES ($1, $2, $3, $4, 0, 0, $5) ON CONFLICT (sha256) DO NOTHING RETURNING id",
                 )
                 .bind(&file.sha256)
                 .bind(&file.file_name)
                 .bind(to_i64(file.size_bytes))
                 .bind(to_i64(file.line_count))
                 .bind(now)
-                .bind(defer_goals)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -506,22 +505,33 @@ macro_rules! impl_storage {
                 let stored_lines = self.insert_lines(&mut tx, &ids, lines).await?;
                 let lines_ms = started.elapsed().as_millis();
                 let goals = planned.await.map_err(IngestError::Database)?;
+                let (progress, completed, alerts) = (goals.progress(), goals.completed(), goals.alerts());
                 let planned_ms = started.elapsed().as_millis();
-                if !defer_goals {
-                    let entries: Vec<$crate::domain::goal::NewProgress> = goals
-                        .progress()
-                        .iter()
-                        .map(|p| {
-                            let mut e = p.entry.clone();
-                            e.snapshot_id = ids.get(p.snapshot).copied();
-                            e
-                        })
-                        .collect();
-                    self.insert_file_progress(&mut tx, &entries, now).await?;
-                    Self::complete_goals(&mut tx, goals.completed(), now).await.map_err(IngestError::Database)?;
-                    Self::insert_alerts(&mut tx, goals.alerts(), now).await.map_err(IngestError::Database)?;
+
+                let entries: Vec<$crate::domain::goal::NewProgress> = progress
+                    .iter()
+                    .map(|p| {
+                        let mut e = p.entry.clone();
+                        e.snapshot_id = ids.get(p.snapshot).copied();
+                        e
+                    })
+                    .collect();
+                self.insert_file_progress(&mut tx, &entries, now).await?;
+                let progress_ms = started.elapsed().as_millis();
+                for chunk in completed.chunks(KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE goals SET status = 'completed', completed_at = ");
+                    q.push_bind(now).push(", updated_at = ").push_bind(now);
+                    q.push(" WHERE status = 'active' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    q.build().persistent(false).execute(&mut *tx).await.map_err(db)?;
                 }
-                let goals_ms = started.elapsed().as_millis();
+
+                Self::insert_alerts(&mut tx, alerts, now).await.map_err(IngestError::Database)?;
+                let alerts_ms = started.elapsed().as_millis();
 
                 sqlx::query("UPDATE ingested_files SET snapshots = $1, corrections = $2 WHERE id = $3")
                     .bind(to_i64(snapshots.len() as u64))
@@ -537,7 +547,8 @@ macro_rules! impl_storage {
                     snapshots_ms,
                     lines_ms,
                     planned_ms,
-                    goals_ms,
+                    progress_ms,
+                    alerts_ms,
                     commit_ms = started.elapsed().as_millis(),
                     "ingest transaction (cumulative milliseconds)"
                 );
@@ -546,100 +557,8 @@ macro_rules! impl_storage {
                     snapshots: snapshots.len(),
                     corrections: superseded.len(),
                     lines: stored_lines,
-                    snapshot_ids: ids,
                 };
                 Ok((outcome, goals))
-            }
-
-            fn defers_goal_writes(&self) -> bool {
-                matches!($backend, $crate::storage::Backend::Sqlite)
-            }
-
-            async fn store_goal_writes(
-                &self,
-                writes: &$crate::storage::DeferredGoalWrites,
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> anyhow::Result<()> {
-                use $crate::storage::sql::KEY_CHUNK;
-                let mut tx = self.begin_goal_writes().await?;
-                // The goals must exist: on SQLite this transaction does not
-                // enforce foreign keys. A goal deleted since the run read it
-                // (by another process) takes its writes with it.
-                let mut ids: Vec<&str> = writes
-                    .progress
-                    .iter()
-                    .map(|p| p.goal_id.as_str())
-                    .chain(writes.alerts.iter().map(|a| a.goal_id.as_str()))
-                    .chain(writes.completed.iter().map(|g| g.as_str()))
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                let mut present: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(ids.len());
-                for chunk in ids.chunks(KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id FROM goals WHERE id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    let found: Vec<String> = q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
-                    present.extend(found);
-                }
-                let gone: Vec<&str> = ids.iter().copied().filter(|id| !present.contains(*id)).collect();
-                let kept;
-                let writes = if gone.is_empty() {
-                    writes
-                } else {
-                    tracing::warn!(goals = ?gone, "goals deleted during the run: their new progress and alerts are not stored");
-                    let keep = |id: &str| present.contains(id);
-                    kept = $crate::storage::DeferredGoalWrites {
-                        progress: writes.progress.iter().filter(|p| keep(p.goal_id.as_str())).cloned().collect(),
-                        completed: writes.completed.iter().filter(|g| keep(g.as_str())).cloned().collect(),
-                        alerts: writes.alerts.iter().filter(|a| keep(a.goal_id.as_str())).cloned().collect(),
-                        files: writes.files.clone(),
-                    };
-                    &kept
-                };
-                // Snapshot ids need no check: they come from the run's own
-                // commits, and snapshots are never deleted. An alert's user
-                // is its goal's.
-                self.insert_file_progress(&mut tx, &writes.progress, now)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-                Self::complete_goals(&mut tx, &writes.completed, now).await?;
-                Self::insert_alerts(&mut tx, &writes.alerts, now).await?;
-                for chunk in writes.files.chunks(KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE ingested_files SET goals_pending = FALSE WHERE id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().persistent(false).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                self.checkpoint_in_background();
-                Ok(())
-            }
-
-            async fn unsynced_files(&self) -> anyhow::Result<$crate::storage::UnsyncedFiles> {
-                let files: Vec<i64> =
-                    sqlx::query_scalar("SELECT id FROM ingested_files WHERE goals_pending ORDER BY id")
-                        .fetch_all(&self.pool)
-                        .await?;
-                if files.is_empty() {
-                    return Ok($crate::storage::UnsyncedFiles::default());
-                }
-                let users: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT s.user_id FROM snapshots s JOIN ingested_files f ON f.id = s.file_id \
-                     WHERE f.goals_pending ORDER BY s.user_id",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                Ok($crate::storage::UnsyncedFiles {
-                    files,
-                    users: users.into_iter().map($crate::domain::UserId::from_trusted).collect(),
-                })
             }
 
             async fn list_snapshots(
@@ -979,26 +898,6 @@ macro_rules! impl_storage {
         }
 
         impl $store {
-            /// Marks these goals completed at `now` inside `tx` (those still active).
-            async fn complete_goals(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                completed: &[$crate::domain::GoalId],
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> anyhow::Result<()> {
-                for chunk in completed.chunks($crate::storage::sql::KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE goals SET status = 'completed', completed_at = ");
-                    q.push_bind(now).push(", updated_at = ").push_bind(now);
-                    q.push(" WHERE status = 'active' AND id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_str());
-                    }
-                    q.push(")");
-                    q.build().persistent(false).execute(&mut **tx).await?;
-                }
-                Ok(())
-            }
-
             /// Goals (of `user`, with `status`; any when None) ordered by user and id, with their links.
             #[allow(dead_code)]
             async fn sqlx_goals(

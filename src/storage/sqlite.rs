@@ -20,12 +20,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// One connection without foreign-key enforcement, for
-    /// [`store_goal_writes`](super::Storage::store_goal_writes) only: its
-    /// hundreds of thousands of rows would each look up their goal and
-    /// snapshot, a third of the time to store them; that transaction checks
-    /// its goals itself, once each (see `goals_present`). Opened on first use.
-    bulk: SqlitePool,
     /// `DATABASE.lock` beside the database file: the pass lock (see `storage::jobs`); `None` in memory.
     lock_path: Option<std::path::PathBuf>,
 }
@@ -58,15 +52,12 @@ impl SqliteStore {
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
-        let bulk = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(options.clone().foreign_keys(false));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(SqliteStore { pool, bulk, lock_path })
+        Ok(SqliteStore { pool, lock_path })
     }
 
     /// The pass lock: an exclusive `flock` on the lock file (created if missing).
@@ -103,20 +94,6 @@ impl SqliteStore {
                 tracing::warn!(error = %e, "background WAL checkpoint failed; SQLite will retry at its backstop");
             }
         });
-    }
-
-    /// The transaction of [`store_goal_writes`](super::Storage::store_goal_writes),
-    /// on the connection that does not enforce foreign keys (see `bulk`).
-    async fn begin_goal_writes(&self) -> anyhow::Result<Transaction<'static, Sqlite>> {
-        self.bulk
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .context("starting the goal writes' transaction")
-    }
-
-    async fn close_pools(&self) {
-        self.bulk.close().await;
-        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> anyhow::Result<Transaction<'static, Sqlite>> {
