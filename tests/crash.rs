@@ -1,7 +1,7 @@
 //! Crash safety: `kill -9` a real `goalkeeper --run-once` at different points
 //! of its run, check that every file is either untouched and unstored, or
 //! stored (and moved, or still waiting to be moved), then re-run it and check
-//! that everything is stored exactly once.
+//! that everything is stored exactly once, goals' progress included.
 
 mod common;
 
@@ -17,10 +17,19 @@ fn file_name(i: usize) -> String {
     format!("snapshots-2025-{:02}.csv", i + 1)
 }
 
-/// A sandbox with USERS registered and FILES monthly files waiting in its inbox.
+/// A sandbox with USERS registered, each with an emergency fund goal, and
+/// FILES monthly files waiting in its inbox.
 fn prepared() -> Sandbox {
     let sb = Sandbox::new();
     sb.register_numbered_users(USERS);
+    let mut goals = String::from("goal_id,user_id,type,name,target_value,target_date,start_date,accounts,categories\n");
+    for u in 0..USERS {
+        goals.push_str(&format!(
+            "g{u:05},u{u:05},emergency_fund,Fund,10000.00,2027-01-01,2025-01-01,efund,\n"
+        ));
+    }
+    std::fs::write(sb.path("goals.csv"), goals).unwrap();
+    sb.run_ok(&["goals", "import", "goals.csv"], 0);
     for f in 0..FILES {
         let mut body = String::from(HEADER);
         for u in 0..USERS {
@@ -72,14 +81,51 @@ fn check_invariants(sb: &Sandbox, when: &str) -> usize {
     processed.len()
 }
 
+/// The progress entries (period, value, contribution) of every 100th goal.
+fn progress_of_some_goals(sb: &Sandbox) -> Vec<Vec<(String, String, String)>> {
+    (0..USERS)
+        .step_by(100)
+        .map(|u| {
+            let out = sb.run_ok(&["progress", "history", &format!("g{u:05}"), "--json"], 0);
+            let entries: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            entries
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let field = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                    (field("period"), field("value"), field("contribution"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn a_run_killed_at_any_point_loses_nothing_and_stores_nothing_twice() {
     // How long an uninterrupted run takes here, to spread the kills over it.
     let reference = prepared();
     let started = Instant::now();
-    reference.run_ok(&["--run-once"], 0);
-    let full = started.elapsed();
+    let run = reference
+        .command(&["--run-once"])
+        .env("RUST_LOG", "warn,goalkeeper::commands::run_once=debug")
+        .output()
+        .unwrap();
+    let whole = started.elapsed();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // The kills are spread over the run up to the end of its inbox phase
+    // (files and goals), not over the alert passes after it.
+    let log = String::from_utf8_lossy(&run.stderr);
+    let inbox_ms: u64 = log
+        .split("inbox_ms=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no inbox_ms in the run's log: {log}"));
+    let full = std::time::Duration::from_millis(inbox_ms + 50).min(whole);
     assert_eq!(check_invariants(&reference, "after an uninterrupted run"), FILES);
+    let progress = progress_of_some_goals(&reference);
+    assert!(progress.iter().all(|entries| entries.len() == FILES), "{progress:?}");
 
     let mut landed_midway = 0;
     for tenth in [1, 2, 3, 4, 5, 6, 7, 8, 9] {
@@ -90,8 +136,9 @@ fn a_run_killed_at_any_point_loses_nothing_and_stores_nothing_twice() {
         let _ = child.kill(); // SIGKILL; it may have finished already
         child.wait().unwrap();
         let done = check_invariants(&sb, &format!("after a kill at {delay:?}"));
-        eprintln!("kill at {delay:?} of {full:?}: {done} of {FILES} files done");
-        if done < FILES {
+        let goals_done = progress_of_some_goals(&sb) == progress;
+        eprintln!("kill at {delay:?} of {full:?}: {done} of {FILES} files done, goals' progress done: {goals_done}");
+        if done < FILES || !goals_done {
             landed_midway += 1;
         }
         // A second kill during the recovery run, then a run to the end.
@@ -104,6 +151,9 @@ fn a_run_killed_at_any_point_loses_nothing_and_stores_nothing_twice() {
         assert_eq!(check_invariants(&sb, "after recovery"), FILES);
         let (per_file, _) = stored(&sb);
         assert_eq!(per_file.values().sum::<usize>(), FILES * USERS);
+        // Files stored before a kill whose goals' progress was not stored
+        // yet are caught up: every goal ends as after an uninterrupted run.
+        assert_eq!(progress_of_some_goals(&sb), progress, "after a kill at {delay:?}");
     }
     // The kills must really have interrupted work, or this test proves nothing.
     assert!(
