@@ -229,7 +229,25 @@ pub struct RunSync {
     cache: Arc<Mutex<Cache>>,
     /// The next file's tracking, started while this one is stored (see [`RunSync::speculate`]).
     ahead: Option<Speculation>,
+    /// Every active goal with its sync state, being read for the first file
+    /// (see [`RunSync::prefetch_for`]).
+    prefetch: Option<Prefetch>,
 }
+
+type Prefetch = tokio::task::JoinHandle<anyhow::Result<(Vec<Goal>, HashMap<String, SyncState>)>>;
+
+impl Drop for RunSync {
+    fn drop(&mut self) {
+        // A run that planned no file leaves no read behind it.
+        if let Some(prefetch) = &self.prefetch {
+            prefetch.abort();
+        }
+    }
+}
+
+/// About how many bytes a user's month takes in a snapshot file: a dozen
+/// lines of some 50 bytes (the generated benchmark files: 600).
+const BYTES_PER_USER_MONTH: u64 = 600;
 
 /// Where goals stand during a run: the active goals of the users seen so far
 /// and where tracking left each of them.
@@ -451,7 +469,66 @@ impl RunSync {
             alerter,
             cache: Arc::new(Mutex::new(Cache::default())),
             ahead: None,
+            prefetch: None,
         })
+    }
+
+    /// Starts reading every active goal and where its tracking stands, in
+    /// the background, when the run's first file (`first_file_bytes` long)
+    /// likely names more than half the users with goals, as a monthly file
+    /// does: [`start_plan`](Self::start_plan) would read all of them for it
+    /// anyway (see there), but only once the file is prepared, while storing
+    /// it waits; now the reads overlap with preparing it. A small file reads
+    /// only its own users' goals, as before.
+    pub fn prefetch_for<S: AlertStorage>(&mut self, store: &S, first_file_bytes: u64) {
+        let users = first_file_bytes / BYTES_PER_USER_MONTH;
+        if self.wanted.is_empty() || users.saturating_mul(2) <= self.wanted.len() as u64 {
+            return;
+        }
+        tracing::debug!(
+            first_file_bytes,
+            users_with_goals = self.wanted.len(),
+            "reading every active goal while the first file is prepared"
+        );
+        let store = store.clone();
+        self.prefetch = Some(tokio::spawn(async move {
+            let goals = store.list_goals(None, Some(GoalStatus::Active)).await?;
+            let ids: Vec<&str> = goals.iter().map(|g| g.id.as_str()).collect();
+            let states = store.sync_states(&ids).await?;
+            Ok((goals, states))
+        }));
+    }
+
+    /// Puts what [`prefetch_for`](Self::prefetch_for) read in the cache.
+    async fn take_prefetch(&mut self) -> anyhow::Result<()> {
+        let Some(prefetch) = self.prefetch.take() else {
+            return Ok(());
+        };
+        let (goals, states) = prefetch
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the goals stopped: {e}"))??;
+        let mut cache = lock(&self.cache);
+        // Users the cache knows already keep what it says (it is newer).
+        let fresh: HashSet<&str> = self
+            .wanted
+            .iter()
+            .map(String::as_str)
+            .filter(|u| !cache.goals.contains_key(*u))
+            .collect();
+        for user in &fresh {
+            cache.goals.insert((*user).to_owned(), Vec::new());
+        }
+        // Users without an active goal when the run started are not synced by it.
+        for goal in goals.into_iter().filter(|g| fresh.contains(g.user_id.as_str())) {
+            let track = GoalTrack::from_state(&goal, states.get(goal.id.as_str()));
+            cache.tracks.insert(goal.id.clone(), track);
+            cache
+                .goals
+                .entry(goal.user_id.to_string())
+                .or_default()
+                .push(Arc::new(goal));
+        }
+        Ok(())
     }
 
     /// The tracking [`speculate`](Self::speculate) started for the file
@@ -544,6 +621,7 @@ impl RunSync {
         // Tracking ahead is always taken (take_speculation) before a file is
         // planned here; were one still under way, it must not run beside this.
         self.abandon().await;
+        self.take_prefetch().await?;
         let by_user = group_by_user(&self.wanted, snapshots.iter().map(|s| s.user_id.as_str()));
         let unknown: Vec<&str> = {
             let cache = lock(&self.cache);

@@ -468,6 +468,28 @@ fn one_run_over_a_year_of_files_syncs_goals_as_one_run_per_file_does() {
 }
 
 #[test]
+fn a_first_file_naming_most_users_with_goals_has_every_goal_read_while_it_is_prepared() {
+    let sb = Sandbox::new();
+    sample_users_and_goals(&sb);
+    sb.copy_sample_inbox();
+    let out = sb
+        .command(&["--now", NOW, "--run-once"])
+        .env("RUST_LOG", "warn,goalkeeper::goals=debug")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert_eq!(
+        log.matches("reading every active goal while the first file is prepared")
+            .count(),
+        1,
+        "{log}"
+    );
+    // Every user's goals were in memory for every file after the first.
+    assert!(!log.contains("not all in memory"), "{log}");
+}
+
+#[test]
 fn a_user_first_seen_in_a_later_file_is_tracked_from_that_file_without_recomputing_anyone() {
     let sb = Sandbox::new();
     sb.register_sample_users();
@@ -527,6 +549,8 @@ fn a_user_first_seen_in_a_later_file_is_tracked_from_that_file_without_recomputi
     assert!(out.status.success(), "{log}");
     assert!(log.contains("not all in memory"), "{log}");
     assert!(!log.contains("recomputing"), "{log}");
+    // A first file naming one of two users with goals: only its user's goals are read for it.
+    assert!(!log.contains("reading every active goal"), "{log}");
     let contributions = |id: &str| -> Vec<(String, String)> {
         history(&sb, id)
             .iter()
