@@ -62,14 +62,24 @@ impl PgStore {
         self.pool.begin().await.context("starting a write transaction")
     }
 
-    /// Inserts progress entries computed for a file's snapshots inside `tx`.
+    /// Inserts progress entries computed for a file's snapshots inside `tx`,
+    /// each with its snapshot's id from `snapshot_ids`.
     async fn insert_file_progress(
         &self,
         tx: &mut Transaction<'static, Postgres>,
-        entries: &[crate::domain::goal::NewProgress],
+        progress: &[super::FileProgress],
+        snapshot_ids: &[i64],
         now: DateTime<Utc>,
     ) -> Result<(), IngestError> {
-        Self::insert_progress(tx, entries, now)
+        let entries: Vec<crate::domain::goal::NewProgress> = progress
+            .iter()
+            .map(|p| {
+                let mut e = p.entry.clone();
+                e.snapshot_id = snapshot_ids.get(p.snapshot).copied();
+                e
+            })
+            .collect();
+        Self::insert_progress(tx, &entries, now)
             .await
             .map_err(IngestError::Database)
     }

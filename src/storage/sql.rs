@@ -508,15 +508,7 @@ macro_rules! impl_storage {
                 let (progress, completed, alerts) = (goals.progress(), goals.completed(), goals.alerts());
                 let planned_ms = started.elapsed().as_millis();
 
-                let entries: Vec<$crate::domain::goal::NewProgress> = progress
-                    .iter()
-                    .map(|p| {
-                        let mut e = p.entry.clone();
-                        e.snapshot_id = ids.get(p.snapshot).copied();
-                        e
-                    })
-                    .collect();
-                self.insert_file_progress(&mut tx, &entries, now).await?;
+                self.insert_file_progress(&mut tx, progress, &ids, now).await?;
                 let progress_ms = started.elapsed().as_millis();
                 for chunk in completed.chunks(KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE goals SET status = 'completed', completed_at = ");

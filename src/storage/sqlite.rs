@@ -103,17 +103,22 @@ impl SqliteStore {
             .context("starting a write transaction")
     }
 
-    /// Inserts progress entries computed for a file's snapshots inside `tx`.
+    /// Inserts progress entries computed for a file's snapshots inside `tx`,
+    /// each with its snapshot's id from `snapshot_ids`.
     async fn insert_file_progress(
         &self,
         tx: &mut Transaction<'static, Sqlite>,
-        entries: &[crate::domain::goal::NewProgress],
+        progress: &[super::FileProgress],
+        snapshot_ids: &[i64],
         now: DateTime<Utc>,
     ) -> Result<(), IngestError> {
-        if entries.is_empty() {
+        if progress.is_empty() {
             return Ok(());
         }
         let mut handle = tx.lock_handle().await.map_err(|e| IngestError::Database(e.into()))?;
+        let entries = progress
+            .iter()
+            .map(|p| (&p.entry, snapshot_ids.get(p.snapshot).copied()));
         insert_progress_raw(&mut handle, entries, now).map_err(IngestError::Database)
     }
 
@@ -707,16 +712,17 @@ const INSERT_PROGRESS: &CStr = c"INSERT INTO goal_progress \
     (goal_id, period, source, value, contribution, progress_ratio, on_track, snapshot_id, note, recorded_at, \
     off_track_streak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING";
 
-fn insert_progress_raw(
+/// Inserts `entries`, each with its snapshot id (which replaces the entry's own).
+fn insert_progress_raw<'e>(
     handle: &mut LockedSqliteHandle<'_>,
-    entries: &[crate::domain::goal::NewProgress],
+    entries: impl Iterator<Item = (&'e crate::domain::goal::NewProgress, Option<i64>)>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let recorded_at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
     let mut stmt = Statement::prepare(handle, INSERT_PROGRESS)?;
     // A file's entries share a few periods: each is formatted once.
     let mut periods: Vec<(crate::domain::Period, String)> = Vec::new();
-    for e in entries {
+    for (e, snapshot_id) in entries {
         let period = match periods.iter().find(|(p, _)| *p == e.period) {
             Some((_, text)) => text.as_str(),
             None => {
@@ -733,7 +739,7 @@ fn insert_progress_raw(
             e.contribution.cents().into(),
             Value::Real(progress),
             i64::from(e.on_track).into(),
-            e.snapshot_id.into(),
+            snapshot_id.into(),
             e.note.as_deref().into(),
             recorded_at.as_str().into(),
             i64::from(e.off_track_streak).into(),
