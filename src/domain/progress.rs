@@ -574,7 +574,7 @@ struct PowerTable {
 
 /// Bases remembered per thread before the memo starts over (about 1 KB each
 /// plus the exponents used).
-const MEMO_BASES: usize = 4096;
+const MEMO_BASES: usize = 512;
 /// Exponents (months) remembered per base: 100 years. Longer ones are
 /// computed each time.
 const MEMO_MONTHS: u32 = 1200;
