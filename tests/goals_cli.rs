@@ -467,18 +467,24 @@ fn one_run_over_a_year_of_files_syncs_goals_as_one_run_per_file_does() {
     assert_eq!((entries, alerts), sync_outcome(&one_by_one));
 }
 
-#[test]
-fn a_first_file_naming_most_users_with_goals_has_every_goal_read_while_it_is_prepared() {
-    let sb = Sandbox::new();
-    sample_users_and_goals(&sb);
-    sb.copy_sample_inbox();
+/// `--run-once` at NOW with goal sync's debug log, which it returns; it must succeed.
+fn run_once_logging_goal_sync(sb: &Sandbox) -> String {
     let out = sb
         .command(&["--now", NOW, "--run-once"])
         .env("RUST_LOG", "warn,goalkeeper::goals=debug")
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{log}");
+    log
+}
+
+#[test]
+fn a_first_file_naming_most_users_with_goals_has_every_goal_read_while_it_is_prepared() {
+    let sb = Sandbox::new();
+    sample_users_and_goals(&sb);
+    sb.copy_sample_inbox();
+    let log = run_once_logging_goal_sync(&sb);
     assert_eq!(
         log.matches("reading every active goal while the first file is prepared")
             .count(),
@@ -540,13 +546,7 @@ fn a_user_first_seen_in_a_later_file_is_tracked_from_that_file_without_recomputi
         "s-2025-03.csv",
         format!("{header}{}", month(&["ana", "ben"], "2025-03", "2100.00")),
     );
-    let out = sb
-        .command(&["--now", NOW, "--run-once"])
-        .env("RUST_LOG", "warn,goalkeeper::goals=debug")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let log = run_once_logging_goal_sync(&sb);
     assert!(log.contains("not all in memory"), "{log}");
     assert!(!log.contains("recomputing"), "{log}");
     // A first file naming one of two users with goals: only its user's goals are read for it.
