@@ -271,6 +271,28 @@ impl Cache {
         }
     }
 
+    /// Makes `users` known, each with their goals among `goals` (goals of
+    /// other users are left out).
+    fn add_users(&mut self, users: &HashSet<&str>, goals: Vec<Goal>) {
+        for user in users {
+            self.goals.insert((*user).to_owned(), Vec::new());
+        }
+        for goal in goals.into_iter().filter(|g| users.contains(g.user_id.as_str())) {
+            self.goals
+                .entry(goal.user_id.to_string())
+                .or_default()
+                .push(Arc::new(goal));
+        }
+    }
+
+    /// Tracks these goals from where storage says they stand.
+    fn track_from(&mut self, goals: &[Arc<Goal>], states: &HashMap<String, SyncState>) {
+        for goal in goals {
+            let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
+            self.tracks.insert(goal.id.clone(), track);
+        }
+    }
+
     /// Whether every goal of these users is known and tracked: tracking
     /// their file needs nothing from storage.
     fn covers<'u>(&self, mut users: impl Iterator<Item = &'u str>) -> bool {
@@ -508,26 +530,20 @@ impl RunSync {
             .await
             .map_err(|e| anyhow::anyhow!("reading the goals stopped: {e}"))??;
         let mut cache = lock(&self.cache);
-        // Users the cache knows already keep what it says (it is newer).
+        // Users the cache knows already keep what it says (it is newer);
+        // users without an active goal when the run started are not synced by it.
         let fresh: HashSet<&str> = self
             .wanted
             .iter()
             .map(String::as_str)
             .filter(|u| !cache.goals.contains_key(*u))
             .collect();
-        for user in &fresh {
-            cache.goals.insert((*user).to_owned(), Vec::new());
-        }
-        // Users without an active goal when the run started are not synced by it.
-        for goal in goals.into_iter().filter(|g| fresh.contains(g.user_id.as_str())) {
-            let track = GoalTrack::from_state(&goal, states.get(goal.id.as_str()));
-            cache.tracks.insert(goal.id.clone(), track);
-            cache
-                .goals
-                .entry(goal.user_id.to_string())
-                .or_default()
-                .push(Arc::new(goal));
-        }
+        cache.add_users(&fresh, goals);
+        let added: Vec<Arc<Goal>> = fresh
+            .iter()
+            .flat_map(|u| cache.goals.get(*u).into_iter().flatten().cloned())
+            .collect();
+        cache.track_from(&added, &states);
         Ok(())
     }
 
@@ -639,20 +655,7 @@ impl RunSync {
             } else {
                 store.active_goals_of(&unknown).await?
             };
-            let mut cache = lock(&self.cache);
-            for u in &unknown {
-                cache.goals.insert((*u).to_owned(), Vec::new());
-            }
-            let unknown: HashSet<&str> = unknown.into_iter().collect();
-            for goal in goals {
-                if unknown.contains(goal.user_id.as_str()) {
-                    cache
-                        .goals
-                        .entry(goal.user_id.to_string())
-                        .or_default()
-                        .push(Arc::new(goal));
-                }
-            }
+            lock(&self.cache).add_users(&unknown.into_iter().collect(), goals);
         }
         let untracked: Vec<Arc<Goal>> = {
             let cache = lock(&self.cache);
@@ -666,11 +669,7 @@ impl RunSync {
         if !untracked.is_empty() {
             let ids: Vec<&str> = untracked.iter().map(|g| g.id.as_str()).collect();
             let states = store.sync_states(&ids).await?;
-            let mut cache = lock(&self.cache);
-            for goal in &untracked {
-                let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
-                cache.tracks.insert(goal.id.clone(), track);
-            }
+            lock(&self.cache).track_from(&untracked, &states);
         }
         let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
         let work = lock(&self.cache).take_work(by_user, &periods);
