@@ -793,6 +793,68 @@ fn a_dry_run_reports_each_file_and_the_due_emails_and_changes_nothing() {
     assert_eq!(names_in(&sb.inbox()).len(), 15, "still there");
 }
 
+/// Leaves `sb`'s database as a process that died with it open leaves it: the last commit's pages
+/// only in the WAL, not yet copied into the database file.
+fn leave_the_last_commit_only_in_the_wal(sb: &Sandbox, command: &[&str]) {
+    let (db, wal) = (sb.path("gk.db"), sb.path("gk.db-wal"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        // While this connection has the database open, the command's own close cannot copy its commit back.
+        let mut holder = sqlx::SqliteConnection::connect(&sb.db_url).await.unwrap();
+        sqlx::query("SELECT count(*) FROM users")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sb.run_ok(command, 0);
+        let (db_bytes, wal_bytes) = (std::fs::read(&db).unwrap(), std::fs::read(&wal).unwrap());
+        assert!(wal_bytes.len() > 32, "the commit is in the WAL");
+        holder.close().await.unwrap();
+        std::fs::write(&db, db_bytes).unwrap();
+        std::fs::write(&wal, wal_bytes).unwrap();
+        let _ = std::fs::remove_file(sb.path("gk.db-shm"));
+    });
+}
+
+#[test]
+fn a_dry_run_leaves_the_database_file_alone_even_with_a_commit_still_in_the_wal() {
+    let sb = sandbox_with_goals();
+    leave_the_last_commit_only_in_the_wal(&sb, &["prefs", "set", "ana", "--max-per-day", "9"]);
+    sb.copy_sample_inbox();
+    let db_before = std::fs::read(sb.path("gk.db")).unwrap();
+    let out = sb.run_ok(&["--now", "2026-02-05T12:00:00Z", "--run-once", "--dry-run"], 0);
+    assert!(out.stdout.contains("would store"), "{}", out.stdout);
+    assert_eq!(
+        std::fs::read(sb.path("gk.db")).unwrap(),
+        db_before,
+        "a read-write connection's close would have copied the WAL into the database file"
+    );
+    // The commit was real: the next ordinary command sees it.
+    let prefs: Value = serde_json::from_str(&sb.run_ok(&["prefs", "show", "ana", "--json"], 0).stdout).unwrap();
+    assert_eq!(prefs["preferences"]["max_per_day"], 9, "{prefs}");
+}
+
+#[test]
+fn a_dry_run_on_postgresql_reports_the_inbox_through_a_read_only_session_and_stores_nothing() {
+    let Some(admin) = common::postgres_url() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let schema = rt.block_on(common::PgSchema::create(&admin));
+    let sb = Sandbox::with_database(&schema.url);
+    prepare(&sb);
+    sb.copy_sample_inbox();
+    let out = sb.run_ok(&["--now", "2026-02-05T12:00:00Z", "--run-once", "--dry-run"], 0);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == "snapshots-2025-01.csv: would store 4 snapshots (0 corrections)"),
+        "{}",
+        out.stdout
+    );
+    let stored: Value = serde_json::from_str(&sb.run_ok(&["snapshots", "list", "--json"], 0).stdout).unwrap();
+    assert_eq!(stored, serde_json::json!([]));
+    rt.block_on(schema.drop());
+}
+
 #[test]
 fn a_dry_run_needs_an_existing_database_and_only_goes_with_run_once() {
     let sb = Sandbox::new();

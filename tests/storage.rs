@@ -345,3 +345,52 @@ on_both_backends!(
     users_named_by_a_file_can_be_created_with_it,
     a_large_file_is_stored_across_many_statements,
 );
+
+/// `--dry-run`'s store: it reads what `writer` stored and the database refuses its writes.
+async fn a_read_only_store_reads_and_cannot_write<S: Storage>(writer: &S, reader: S) {
+    writer.add_user(&user("amy", Tz::UTC), now()).await.unwrap();
+    let ids: Vec<String> = reader
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    assert_eq!(ids, ["amy"]);
+    let refused = format!(
+        "{:#}",
+        reader
+            .add_user(&user("bob", Tz::UTC), now())
+            .await
+            .expect_err("a write through a read-only store succeeded")
+    );
+    assert!(
+        refused.contains("readonly database") || refused.contains("read-only transaction"),
+        "{refused}"
+    );
+    reader.close().await;
+    assert_eq!(writer.list_users().await.unwrap().len(), 1);
+}
+
+mod read_only {
+    use super::*;
+    use goalkeeper::storage::{PgStore, SqliteStore};
+
+    #[tokio::test]
+    async fn a_read_only_sqlite_store_reads_and_cannot_write() {
+        let (writer, dir) = common::sqlite_store().await;
+        let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+        let reader = SqliteStore::connect_read_only(&url).await.unwrap();
+        a_read_only_store_reads_and_cannot_write(&writer, reader).await;
+    }
+
+    #[tokio::test]
+    async fn a_read_only_postgresql_store_reads_and_cannot_write() {
+        let Some(admin) = common::postgres_url() else { return };
+        let (writer, schema) = common::pg_store(&admin).await;
+        let reader = PgStore::connect_read_only(&schema.url).await.unwrap();
+        a_read_only_store_reads_and_cannot_write(&writer, reader).await;
+        writer.close().await;
+        schema.drop().await;
+    }
+}

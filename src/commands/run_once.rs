@@ -89,7 +89,8 @@ pub async fn dry_run(env: &Env) -> anyhow::Result<Exit> {
             );
         }
     }
-    crate::with_storage!(url, |store| {
+    // Read-only: the database file is not touched, not even by a checkpoint on close.
+    crate::with_storage!(read_only url, |store| {
         let outcome = report(&store, env).await;
         store.close().await;
         outcome

@@ -400,17 +400,24 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
-/// Opens the database a URL names and applies migrations. `run` receives the store.
+/// Opens the database a URL names and evaluates the body with it as `store` (`with_storage!(url, |store| ...)`);
+/// `with_storage!(read_only url, |store| ...)` opens it for reading only. Migrations are the body's business.
 #[macro_export]
 macro_rules! with_storage {
-    ($url:expr, |$store:ident| $body:expr) => {{
+    ($url:expr, |$store:ident| $body:expr) => {
+        $crate::with_storage!(@open connect, $url, |$store| $body)
+    };
+    (read_only $url:expr, |$store:ident| $body:expr) => {
+        $crate::with_storage!(@open connect_read_only, $url, |$store| $body)
+    };
+    (@open $connect:ident, $url:expr, |$store:ident| $body:expr) => {{
         match $crate::storage::Backend::of_url($url) {
             Some($crate::storage::Backend::Sqlite) => {
-                let $store = $crate::storage::SqliteStore::connect($url).await?;
+                let $store = $crate::storage::SqliteStore::$connect($url).await?;
                 $body
             }
             Some($crate::storage::Backend::Postgres) => {
-                let $store = $crate::storage::PgStore::connect($url).await?;
+                let $store = $crate::storage::PgStore::$connect($url).await?;
                 $body
             }
             None => Err(anyhow::anyhow!(

@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -22,6 +23,26 @@ impl PgStore {
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(15))
             .connect(url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
+        Ok(PgStore { pool })
+    }
+
+    /// Connects for reading only (`--dry-run`): every transaction of the
+    /// session is read-only, so PostgreSQL refuses any write.
+    pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)
+            .with_context(|| {
+                format!(
+                    "database.url {} is not a valid PostgreSQL URL",
+                    crate::config::redact_url(url)
+                )
+            })?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
         Ok(PgStore { pool })

@@ -43,17 +43,36 @@ impl SqliteStore {
             // 16 MiB of page cache (the default is 2), so a file's transaction
             // mostly stays in memory instead of spilling pages to the WAL twice.
             .pragma("cache_size", "-16384");
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+        Self::open_pool(url, options, 4).await
+    }
+
+    /// Opens the existing database at `url` for reading only (`--dry-run`).
+    /// SQLite itself refuses every write, and such a connection never
+    /// checkpoints: pages another process committed to the WAL but did not
+    /// copy back (it exited with the database open, or two of its connections
+    /// closed at once) stay there, where a read-write connection's close would
+    /// have copied them into the database file.
+    pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("database.url {url:?} is not a valid SQLite URL"))?
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        Self::open_pool(url, options, 2).await
+    }
+
+    async fn open_pool(url: &str, options: SqliteConnectOptions, connections: u32) -> anyhow::Result<Self> {
         let file = options.get_filename();
         let lock_path = (file != std::path::Path::new(":memory:")).then(|| {
             let mut name = file.as_os_str().to_owned();
             name.push(".lock");
             std::path::PathBuf::from(name)
         });
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
-        }
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(connections)
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
