@@ -517,3 +517,32 @@ fn a_file_with_only_a_header_is_processed_and_stores_nothing() {
     );
     assert_eq!(names_in(&sb.processed()), ["empty-month.csv"]);
 }
+
+#[test]
+fn a_command_leaves_its_commit_in_the_database_file_even_while_another_process_has_it_open() {
+    let sb = Sandbox::new();
+    sb.register_sample_users();
+    let copy = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        // Another reader (a daemon, `status`): with it open, SQLite's own checkpoint when
+        // the command's last connection closes cannot run, so only the command's own does.
+        let mut other = sqlx::SqliteConnection::connect(&sb.db_url).await.unwrap();
+        sqlx::query("SELECT count(*) FROM users")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        sb.run_ok(&["prefs", "set", "ana", "--max-per-day", "7"], 0);
+        // The database file alone, as a backup that copies only it would see it.
+        fs::copy(sb.path("gk.db"), copy.path().join("gk.db")).unwrap();
+        let url = format!("sqlite://{}", copy.path().join("gk.db").display());
+        let mut alone = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let (max,): (i64,) = sqlx::query_as("SELECT max_alerts_per_day FROM alert_preferences WHERE user_id = 'ana'")
+            .fetch_one(&mut alone)
+            .await
+            .unwrap();
+        assert_eq!(max, 7);
+        other.close().await.unwrap();
+    });
+}

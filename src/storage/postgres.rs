@@ -28,6 +28,9 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// Nothing to finish before the pool closes.
+    async fn before_close(&self) {}
+
     /// Connects for reading only (`--dry-run`): every transaction of the
     /// session is read-only, so PostgreSQL refuses any write.
     pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {

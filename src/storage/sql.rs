@@ -260,6 +260,7 @@ macro_rules! impl_storage {
             }
 
             async fn close(&self) {
+                self.before_close().await;
                 self.pool.close().await;
             }
 

@@ -22,6 +22,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// `DATABASE.lock` beside the database file: the pass lock (see `storage::jobs`); `None` in memory.
     lock_path: Option<std::path::PathBuf>,
+    read_only: bool,
 }
 
 impl SqliteStore {
@@ -46,7 +47,7 @@ impl SqliteStore {
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
-        Self::open_pool(url, options, 4).await
+        Self::open_pool(url, options, 4, false).await
     }
 
     /// Opens the existing database at `url` for reading only (`--dry-run`).
@@ -61,10 +62,15 @@ impl SqliteStore {
             .read_only(true)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        Self::open_pool(url, options, 2).await
+        Self::open_pool(url, options, 2, true).await
     }
 
-    async fn open_pool(url: &str, options: SqliteConnectOptions, connections: u32) -> anyhow::Result<Self> {
+    async fn open_pool(
+        url: &str,
+        options: SqliteConnectOptions,
+        connections: u32,
+        read_only: bool,
+    ) -> anyhow::Result<Self> {
         let file = options.get_filename();
         let lock_path = (file != std::path::Path::new(":memory:")).then(|| {
             let mut name = file.as_os_str().to_owned();
@@ -76,7 +82,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(SqliteStore { pool, lock_path })
+        Ok(SqliteStore {
+            pool,
+            lock_path,
+            read_only,
+        })
     }
 
     /// The pass lock: an exclusive `flock` on the lock file (created if missing).
@@ -103,6 +113,21 @@ impl SqliteStore {
             .context("the lock task stopped")?
             .with_context(|| format!("locking {}", path.display()))?;
         Ok(Some(super::PassLock(LockInner::File(locked))))
+    }
+
+    /// Copies what the WAL holds into the database file before the pool closes. SQLite
+    /// does that when its last connection closes, but when two of the pool's connections
+    /// close at the same moment each sees the other still open and neither does: the
+    /// process would leave its last commits only in the `-wal` file (safe, but a copy of
+    /// the database file alone would miss them). PASSIVE: it never waits for another
+    /// process's readers; what they still need stays in the WAL for them.
+    async fn before_close(&self) {
+        if self.read_only {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await {
+            tracing::warn!(error = %e, "the closing WAL checkpoint failed; the next process to open the database copies it");
+        }
     }
 
     fn checkpoint_in_background(&self) {
