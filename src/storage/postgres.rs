@@ -5,7 +5,7 @@ use super::sql::{SNAPSHOT_ROW_SELECT, SnapshotRowTuple, impl_storage, snapshot_r
 use super::{Backend, IngestError, LineChunks};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,10 +19,30 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::open_pool(url, Self::options(url)?, 8).await
+    }
+
+    /// Connects for reading only (`--dry-run`): every transaction of the
+    /// session is read-only, so PostgreSQL refuses any write.
+    pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {
+        let options = Self::options(url)?.options([("default_transaction_read_only", "on")]);
+        Self::open_pool(url, options, 2).await
+    }
+
+    fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
+        PgConnectOptions::from_str(url).with_context(|| {
+            format!(
+                "database.url {} is not a valid PostgreSQL URL",
+                crate::config::redact_url(url)
+            )
+        })
+    }
+
+    async fn open_pool(url: &str, options: PgConnectOptions, connections: u32) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(15))
-            .connect(url)
+            .connect_with(options)
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
         Ok(PgStore { pool })
@@ -30,26 +50,6 @@ impl PgStore {
 
     /// Nothing to finish before the pool closes.
     async fn before_close(&self) {}
-
-    /// Connects for reading only (`--dry-run`): every transaction of the
-    /// session is read-only, so PostgreSQL refuses any write.
-    pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {
-        let options = sqlx::postgres::PgConnectOptions::from_str(url)
-            .with_context(|| {
-                format!(
-                    "database.url {} is not a valid PostgreSQL URL",
-                    crate::config::redact_url(url)
-                )
-            })?
-            .options([("default_transaction_read_only", "on")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(Duration::from_secs(15))
-            .connect_with(options)
-            .await
-            .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
-        Ok(PgStore { pool })
-    }
 
     /// The pass lock: a session advisory lock on a connection of its own (see `storage::jobs`).
     async fn lock_pass_impl(&self, job: super::JobKind, wait: bool) -> anyhow::Result<Option<super::PassLock>> {

@@ -52,10 +52,9 @@ impl SqliteStore {
 
     /// Opens the existing database at `url` for reading only (`--dry-run`).
     /// SQLite itself refuses every write, and such a connection never
-    /// checkpoints: pages another process committed to the WAL but did not
-    /// copy back (it exited with the database open, or two of its connections
-    /// closed at once) stay there, where a read-write connection's close would
-    /// have copied them into the database file.
+    /// checkpoints: pages another process committed to the WAL but could not
+    /// copy back yet (it crashed, or a reader still needed them) stay there,
+    /// where a read-write connection's close would copy them into the file.
     pub async fn connect_read_only(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("database.url {url:?} is not a valid SQLite URL"))?
