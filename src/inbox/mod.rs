@@ -106,10 +106,7 @@ impl InboxRun<'_> {
         let mut known_users: HashSet<String> = HashSet::new();
         let mut sync = crate::goals::RunSync::start(store, crate::goals::Alerter::new(self.base_url)).await?;
         if let Some(first) = candidates.iter().find(|c| c.not_regular.is_none()) {
-            // Unreadable now: then it fails when it is read, with the reason.
-            if let Ok(meta) = std::fs::symlink_metadata(&first.path) {
-                sync.prefetch_for(store, meta.len());
-            }
+            sync.prefetch_for(store, first.len);
         }
         let wanted = sync.wanted.clone();
         for (i, candidate) in candidates.iter().enumerate() {

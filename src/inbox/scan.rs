@@ -12,6 +12,8 @@ pub struct Candidate {
     pub name: String,
     /// `None` for a regular file; otherwise what it is (never followed).
     pub not_regular: Option<&'static str>,
+    /// Its size in bytes when it was listed.
+    pub len: u64,
 }
 
 /// Whether a file name is one the inbox picks up: `*.csv` (any case), not a
@@ -52,6 +54,7 @@ pub fn scan(dir: &Path) -> io::Result<Vec<Candidate>> {
             path: entry.path(),
             name,
             not_regular,
+            len: meta.len(),
         });
     }
     out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
