@@ -12,10 +12,13 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Logs the entries that counted a missing linked debt account as paid off.
-fn log_paid_off(entries: &[crate::domain::goal::NewProgress]) {
-    for e in entries.iter().filter(|e| e.note.is_some()) {
-        tracing::info!(goal = %e.goal_id, period = %e.period, "linked debt account missing from the snapshot: counted as paid off");
+/// Logs what the entries counted for linked debts that were missing or never
+/// seen (the entry's note, word for word).
+fn log_debt_notes(entries: &[crate::domain::goal::NewProgress]) {
+    for e in entries {
+        if let Some(note) = &e.note {
+            tracing::info!(goal = %e.goal_id, period = %e.period, "{note}");
+        }
     }
 }
 
@@ -115,7 +118,7 @@ pub async fn resync<S: AlertStorage>(
         base_url: &alerter.base_url,
     };
     let tracked = track(goal, Prior::default(), &at, Some(alerting));
-    log_paid_off(&tracked.entries);
+    log_debt_notes(&tracked.entries);
     let raised = tracked
         .alerts
         .into_iter()
@@ -173,15 +176,16 @@ pub struct SyncSummary {
 #[derive(Debug, Clone)]
 struct GoalTrack {
     prior: Prior,
-    last_period: Option<Period>,
 }
 
 impl GoalTrack {
-    fn from_state(goal: &Goal, state: Option<&SyncState>) -> GoalTrack {
+    /// Where storage says the goal stands: its newest entries, or for a goal
+    /// without entries `base` (what its month before the start showed, if
+    /// stored; see [`bases`]).
+    fn from_state(goal: &Goal, state: Option<&SyncState>, base: Option<&Prior>) -> GoalTrack {
         let Some(state) = state else {
             return GoalTrack {
-                prior: Prior::default(),
-                last_period: None,
+                prior: base.cloned().unwrap_or_default(),
             };
         };
         let last = state.recent.last();
@@ -192,13 +196,47 @@ impl GoalTrack {
                 baseline: (goal.goal_type == GoalType::ExpenseReduction)
                     .then_some(state.first_value)
                     .flatten(),
-                // Entries exist, so the linked accounts were there to measure.
-                seen_debt_accounts: goal.links.accounts.clone(),
+                debt_seen: state.debt_seen.clone(),
                 last_standing: state.last_standing,
+                last_period: last.map(|(p, _, _)| *p),
             },
-            last_period: last.map(|(p, _, _)| *p),
         }
     }
+}
+
+/// Where tracking starts for the goals among `goals` that have no entries
+/// yet (absent from `states`) and whose month before the start is stored: what
+/// tracking that month gives (the value the first contribution is measured
+/// from, the debts seen). A goal followed in memory since that month has the
+/// same; without this, a goal read back from storage would not.
+async fn bases<S: AlertStorage>(
+    store: &S,
+    goals: &[&Goal],
+    states: &HashMap<String, SyncState>,
+) -> anyhow::Result<HashMap<GoalId, Prior>> {
+    let before_start = |g: &Goal| Period::of_date(g.start_date).and_then(|s| s.add_months(-1));
+    let without: Vec<(&Goal, Period)> = goals
+        .iter()
+        .filter(|g| g.goal_type != GoalType::Custom && !states.contains_key(g.id.as_str()))
+        .filter_map(|g| Some((*g, before_start(g)?)))
+        .collect();
+    if without.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let months: Vec<(&str, Period)> = without.iter().map(|(g, p)| (g.user_id.as_str(), *p)).collect();
+    let found = store.snapshots_at(&months).await?;
+    let mut bases = HashMap::new();
+    for (goal, period) in without {
+        if let Some((id, summary)) = found.get(&(goal.user_id.to_string(), period)) {
+            let at = SnapshotAt {
+                snapshot_id: Some(*id),
+                period,
+                summary,
+            };
+            bases.insert(goal.id.clone(), track(goal, Prior::default(), &[at], None).prior);
+        }
+    }
+    Ok(bases)
 }
 
 impl crate::storage::GoalWrites for FilePlan {
@@ -234,7 +272,7 @@ pub struct RunSync {
     prefetch: Option<Prefetch>,
 }
 
-type Prefetch = tokio::task::JoinHandle<anyhow::Result<(Vec<Goal>, HashMap<String, SyncState>)>>;
+type Prefetch = tokio::task::JoinHandle<anyhow::Result<(Vec<Goal>, HashMap<String, SyncState>, HashMap<GoalId, Prior>)>>;
 
 impl Drop for RunSync {
     fn drop(&mut self) {
@@ -285,10 +323,10 @@ impl Cache {
         }
     }
 
-    /// Tracks these goals from where storage says they stand.
-    fn track_from(&mut self, goals: &[Arc<Goal>], states: &HashMap<String, SyncState>) {
+    /// Tracks these goals from where storage says they stand (`bases`: see [`bases`]).
+    fn track_from(&mut self, goals: &[Arc<Goal>], states: &HashMap<String, SyncState>, bases: &HashMap<GoalId, Prior>) {
         for goal in goals {
-            let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()));
+            let track = GoalTrack::from_state(goal, states.get(goal.id.as_str()), bases.get(&goal.id));
             self.tracks.insert(goal.id.clone(), track);
         }
     }
@@ -444,13 +482,13 @@ fn track_file(
             plan.goals += 1;
             let in_order = state
                 .as_ref()
-                .is_some_and(|t| t.last_period.is_none_or(|last| last < first));
+                .is_some_and(|t| t.prior.last_period.is_none_or(|last| last < first));
             let (Some(at), true, Some(state)) = (&at, in_order, state) else {
                 plan.resync.push(goal);
                 continue;
             };
             let tracked = track(&goal, state.prior, at, Some(alerting));
-            log_paid_off(&tracked.entries);
+            log_debt_notes(&tracked.entries);
             raised.extend(
                 tracked
                     .alerts
@@ -468,14 +506,7 @@ fn track_file(
                 plan.completed.push(goal.id.clone());
                 plan.finished.push((goal.user_id.to_string(), goal.id.clone()));
             }
-            let last_period = at.last().map(|a| a.period).or(state.last_period);
-            plan.updates.push((
-                goal.id.clone(),
-                GoalTrack {
-                    prior: tracked.prior,
-                    last_period,
-                },
-            ));
+            plan.updates.push((goal.id.clone(), GoalTrack { prior: tracked.prior }));
         }
     }
     // In index order: each month adds an entry to every goal, and inserting
@@ -517,7 +548,9 @@ impl RunSync {
             let goals = store.list_goals(None, Some(GoalStatus::Active)).await?;
             let ids: Vec<&str> = goals.iter().map(|g| g.id.as_str()).collect();
             let states = store.sync_states(&ids).await?;
-            Ok((goals, states))
+            let all: Vec<&Goal> = goals.iter().collect();
+            let bases = bases(&store, &all, &states).await?;
+            Ok((goals, states, bases))
         }));
     }
 
@@ -526,7 +559,7 @@ impl RunSync {
         let Some(prefetch) = self.prefetch.take() else {
             return Ok(());
         };
-        let (goals, states) = prefetch
+        let (goals, states, bases) = prefetch
             .await
             .map_err(|e| anyhow::anyhow!("reading the goals stopped: {e}"))??;
         let mut cache = lock(&self.cache);
@@ -543,7 +576,7 @@ impl RunSync {
             .iter()
             .flat_map(|u| cache.goals.get(*u).into_iter().flatten().cloned())
             .collect();
-        cache.track_from(&added, &states);
+        cache.track_from(&added, &states, &bases);
         Ok(())
     }
 
@@ -669,7 +702,9 @@ impl RunSync {
         if !untracked.is_empty() {
             let ids: Vec<&str> = untracked.iter().map(|g| g.id.as_str()).collect();
             let states = store.sync_states(&ids).await?;
-            lock(&self.cache).track_from(&untracked, &states);
+            let goals: Vec<&Goal> = untracked.iter().map(|g| g.as_ref()).collect();
+            let bases = bases(store, &goals, &states).await?;
+            lock(&self.cache).track_from(&untracked, &states, &bases);
         }
         let periods: Vec<Period> = snapshots.iter().map(|s| s.period).collect();
         let work = lock(&self.cache).take_work(by_user, &periods);

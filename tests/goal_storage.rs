@@ -107,6 +107,7 @@ fn entry(goal: &str, p: &str, cents: i64, source: ProgressSource) -> NewProgress
         source,
         snapshot_id: None,
         note: None,
+        debt_seen: Default::default(),
     }
 }
 

@@ -293,7 +293,7 @@ fn a_year_of_snapshots_moves_every_goal(sb: &Sandbox) {
     assert_eq!(card[11]["contribution"], "12.13");
     assert_eq!(
         card[11]["note"],
-        "1 linked debt account(s) not in this snapshot, counted as paid off"
+        "linked account card gone from this snapshot after being seen: counted as paid off"
     );
     let listed = goals_list(sb);
     let completed: Vec<&str> = listed

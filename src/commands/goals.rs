@@ -879,6 +879,7 @@ async fn record<S: AlertStorage>(
         source: ProgressSource::Manual,
         snapshot_id: None,
         note,
+        debt_seen: Default::default(),
     };
     let evaluation = Evaluation::from_summary(period, contribution, &s);
     let prior = previous_standing.map(|p| Evaluation::previous(p.progress, p.on_track));

@@ -319,6 +319,9 @@ pub struct NewProgress {
     pub source: ProgressSource,
     pub snapshot_id: Option<i64>,
     pub note: Option<String>,
+    /// Debt goals' sync entries: the linked debts seen so far (what tracking
+    /// the next month needs); empty otherwise.
+    pub debt_seen: super::measure::DebtSeen,
 }
 
 /// A part of a goal that a problem is about.

@@ -5,9 +5,8 @@
 use super::alerts::{self, Evaluation, NewAlert};
 use super::card::GoalCard;
 use super::goal::{Goal, GoalType, NewProgress, ProgressEntry, ProgressSource};
-use super::measure::{Measured, measure};
+use super::measure::{DebtReading, DebtSeen, Measured, measure};
 use super::progress::{self, GoalTerms, Measure, Observation, Summary};
-use super::snapshot::Kind;
 use super::{Money, Period, SnapshotSummary};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -24,8 +23,10 @@ pub struct Prior {
     pub recent_contributions: Vec<Money>,
     /// Expense reduction: spending in the first period tracked.
     pub baseline: Option<Money>,
-    /// Debt accounts seen in the user's earlier snapshots.
-    pub seen_debt_accounts: Vec<String>,
+    /// Debt goals: which links were seen with a balance above zero, and since when.
+    pub debt_seen: DebtSeen,
+    /// The newest period tracked (the month before the start, or one with an entry).
+    pub last_period: Option<Period>,
     /// Where the goal stood at its previous entry: what the alert rules compare with.
     pub last_standing: Option<Standing>,
 }
@@ -205,26 +206,28 @@ fn raise(goal: &Goal, inputs: &EntryInputs<'_>, base_url: &str, out: &mut Vec<Ra
     }));
 }
 
-/// Progress entries for `goal` from `snapshots` (in period order). Snapshots
-/// before the goal's start only set up `prior` (the previous value, the debt
-/// accounts seen). Stops at completion: later entries would not reopen it.
-/// With `alerting`, also the alerts the entries raise.
+/// Progress entries for `goal` from `snapshots` (in period order, each
+/// after `prior.last_period`). Only the goal's own months count: the month
+/// before its start sets up `prior` (the value the first contribution is
+/// measured from, the debts seen); earlier months are passed over, so what
+/// the goal shows never depends on how far back the stored history goes.
+/// Stops at completion: later entries would not reopen it. With `alerting`,
+/// also the alerts the entries raise.
 pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>], alerting: Option<Alerting<'_>>) -> Tracked {
     let start = Period::of_date(goal.start_date);
+    let base = start.and_then(|s| s.add_months(-1));
     let mut entries = Vec::new();
     let mut completed_in = None;
     let mut alerts = Vec::new();
     let mut newest: Option<EntryInputs<'_>> = None;
     for at in snapshots {
-        let measured = measure(goal, at.summary, &prior.seen_debt_accounts);
-        for line in at.summary.by_account.iter().filter(|l| l.kind == Kind::Debt) {
-            if let Some(account) = &line.account {
-                if !prior.seen_debt_accounts.contains(account) {
-                    prior.seen_debt_accounts.push(account.clone());
-                }
-            }
+        if base.is_some_and(|b| at.period < b) {
+            continue;
         }
+        let measured = measure(goal, at.summary, &prior.debt_seen);
+        prior.debt_seen.observe(goal, at.summary, at.period);
         let Some(measured) = measured else { continue };
+        prior.last_period = Some(at.period);
         if start.is_some_and(|s| at.period < s) {
             prior.last_value = Some(measured.value);
             continue;
@@ -239,8 +242,10 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>], alerti
         } else {
             measured.value
         });
-        let contribution = measured.value.checked_sub(previous).unwrap_or(Money::ZERO);
+        let value = measured.value;
+        let contribution = value.checked_sub(previous).unwrap_or(Money::ZERO);
         push_recent(&mut prior.recent_contributions, contribution);
+        let note = measured.debt.note();
         // An entry needs only where the goal stands, not the projections.
         let terms = terms(goal, &measured, Some(at.summary), prior.baseline);
         let (progress, on_track) = progress::standing(&terms, cents_to_decimal(measured.value), at.period.last_day());
@@ -262,16 +267,10 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>], alerti
             }
         }
         prior.last_standing = Some(standing);
-        let note = (measured.missing_debt_accounts > 0).then(|| {
-            format!(
-                "{} linked debt account(s) not in this snapshot, counted as paid off",
-                measured.missing_debt_accounts
-            )
-        });
         entries.push(NewProgress {
             goal_id: goal.id.clone(),
             period: at.period,
-            value: measured.value,
+            value,
             contribution,
             progress,
             on_track,
@@ -279,8 +278,9 @@ pub fn track(goal: &Goal, mut prior: Prior, snapshots: &[SnapshotAt<'_>], alerti
             source: ProgressSource::BudgetSync,
             snapshot_id: at.snapshot_id,
             note,
+            debt_seen: prior.debt_seen.clone(),
         });
-        prior.last_value = Some(measured.value);
+        prior.last_value = Some(value);
         if !goal.goal_type.is_recurring() && progress >= 1.0 {
             completed_in = Some(at.period);
             break;
@@ -310,11 +310,11 @@ pub fn live_summary(
 ) -> Summary {
     // No entry yet (a goal started after the latest snapshot): where it
     // stands is what the latest snapshot says.
-    let measured_now = latest.and_then(|s| measure(goal, s, &[]));
+    let measured_now = latest.and_then(|s| measure(goal, s, &DebtSeen::default()));
     let value = history
         .last()
         .map(|e| e.value)
-        .or(measured_now.map(|m| m.value))
+        .or(measured_now.as_ref().map(|m| m.value))
         .unwrap_or(Money::ZERO);
     let contributions: Vec<Money> = history
         .iter()
@@ -334,7 +334,7 @@ pub fn live_summary(
         .flatten();
     let measured = Measured {
         value,
-        missing_debt_accounts: 0,
+        debt: DebtReading::default(),
         annual_rate: rate,
     };
     summarize(

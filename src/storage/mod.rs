@@ -230,6 +230,8 @@ pub struct SyncState {
     pub first_value: Option<crate::domain::Money>,
     /// Where the newest budget_sync entry left the goal (for the alert rules).
     pub last_standing: Option<crate::domain::tracking::Standing>,
+    /// Debt goals: the linked debts the newest budget_sync entry had seen.
+    pub debt_seen: crate::domain::measure::DebtSeen,
 }
 
 /// A snapshot as listed.
@@ -327,6 +329,13 @@ pub trait Storage: Clone + Send + Sync + 'static {
         user: &UserId,
         from: Period,
     ) -> impl Future<Output = anyhow::Result<Vec<(i64, Period, SnapshotSummary)>>> + Send;
+
+    /// The current snapshots of these (user, month) pairs that are stored,
+    /// with their ids, summarised (pairs without one are absent).
+    fn snapshots_at(
+        &self,
+        months: &[(&str, Period)],
+    ) -> impl Future<Output = anyhow::Result<std::collections::HashMap<(String, Period), (i64, SnapshotSummary)>>> + Send;
 
     fn add_goal(&self, goal: &Goal) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
 

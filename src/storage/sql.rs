@@ -207,12 +207,17 @@ impl ProgressRow {
 }
 
 /// Folds one row of the sync-state query into `states`.
-/// goal, period, value, contribution, progress, on_track, off_track_streak, rn_desc, rn_asc
-pub(super) type SyncRow = (String, String, i64, i64, f64, bool, i64, i64, i64);
+/// goal, period, value, contribution, progress, on_track, off_track_streak, debt_seen, rn_desc, rn_asc
+pub(super) type SyncRow = (String, String, i64, i64, f64, bool, i64, Option<String>, i64, i64);
+
+/// A progress entry's `debt_seen` column: NULL when nothing was seen.
+pub(super) fn debt_seen_text(seen: &crate::domain::measure::DebtSeen) -> Option<String> {
+    (!seen.is_empty()).then(|| seen.to_text())
+}
 
 pub(super) fn add_sync_row(
     states: &mut std::collections::HashMap<String, super::SyncState>,
-    (goal, period, value, contribution, progress, on_track, streak, rn_desc, rn_asc): SyncRow,
+    (goal, period, value, contribution, progress, on_track, streak, debt_seen, rn_desc, rn_asc): SyncRow,
 ) -> anyhow::Result<()> {
     let state = states.entry(goal).or_default();
     let value = Money::from_cents(value);
@@ -226,6 +231,8 @@ pub(super) fn add_sync_row(
     }
     // Rows come oldest first: the last one is the newest entry.
     if rn_desc == 1 {
+        state.debt_seen = crate::domain::measure::DebtSeen::parse(debt_seen.as_deref().unwrap_or(""))
+            .map_err(|e| anyhow::anyhow!("a stored debt_seen: {e}"))?;
         state.last_standing = Some(crate::domain::tracking::Standing {
             progress,
             on_track,
@@ -646,6 +653,75 @@ macro_rules! impl_storage {
                     .collect()
             }
 
+            async fn snapshots_at(
+                &self,
+                months: &[(&str, $crate::domain::Period)],
+            ) -> anyhow::Result<
+                std::collections::HashMap<(String, $crate::domain::Period), (i64, $crate::domain::SnapshotSummary)>,
+            > {
+                let wanted: std::collections::HashSet<(&str, $crate::domain::Period)> = months.iter().copied().collect();
+                let mut heads: Vec<(i64, String, $crate::domain::Period)> = Vec::new();
+                let users: Vec<&str> = {
+                    let mut users: Vec<&str> = months.iter().map(|(u, _)| *u).collect();
+                    users.sort_unstable();
+                    users.dedup();
+                    users
+                };
+                let mut periods: Vec<String> = months.iter().map(|(_, p)| p.to_string()).collect();
+                periods.sort_unstable();
+                periods.dedup();
+                for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT id, user_id, period FROM snapshots WHERE is_current AND user_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for u in chunk {
+                        list.push_bind(*u);
+                    }
+                    q.push(") AND period IN (");
+                    let mut list = q.separated(", ");
+                    for p in &periods {
+                        list.push_bind(p.as_str());
+                    }
+                    q.push(")");
+                    let rows: Vec<(i64, String, String)> = q.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                    for (id, user, period) in rows {
+                        let period = $crate::storage::sql::parse_period(&period)?;
+                        // The query asks for every pairing of these users and months: keep the ones wanted.
+                        if wanted.contains(&(user.as_str(), period)) {
+                            heads.push((id, user, period));
+                        }
+                    }
+                }
+                let mut by_snapshot: std::collections::HashMap<i64, Vec<$crate::domain::SnapshotLine>> =
+                    std::collections::HashMap::new();
+                for chunk in heads.chunks($crate::storage::sql::KEY_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT snapshot_id, kind, account, category, amount, rate, min_payment FROM snapshot_lines \
+                         WHERE snapshot_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for (id, _, _) in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY snapshot_id, line_no");
+                    let raw: Vec<(i64, String, Option<String>, String, i64, Option<String>, Option<i64>)> =
+                        q.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                    for (id, k, a, c, amount, r, m) in raw {
+                        let line = $crate::storage::sql::line_from_parts(&k, a, c, amount, r, m)?;
+                        by_snapshot.entry(id).or_default().push(line);
+                    }
+                }
+                heads
+                    .into_iter()
+                    .map(|(id, user, period)| {
+                        let lines = by_snapshot.remove(&id).unwrap_or_default();
+                        let summary = $crate::domain::SnapshotSummary::of_lines(&lines)?;
+                        Ok(((user, period), (id, summary)))
+                    })
+                    .collect()
+            }
+
             async fn add_goal(&self, goal: &$crate::domain::Goal) -> anyhow::Result<$crate::storage::AddOutcome> {
                 let mut tx = self.begin_write().await?;
                 let exists: Option<String> = sqlx::query_scalar("SELECT id FROM goals WHERE id = $1")
@@ -853,9 +929,9 @@ macro_rules! impl_storage {
                 if goals.len() > 4 * $crate::storage::sql::KEY_CHUNK {
                     let wanted: std::collections::HashSet<&str> = goals.iter().copied().collect();
                     let rows: Vec<$crate::storage::sql::SyncRow> = sqlx::query_as(
-                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, rn_desc, \
-                         rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
-                         off_track_streak, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, debt_seen, \
+                         rn_desc, rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
+                         off_track_streak, debt_seen, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
                          ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
                          WHERE source = 'budget_sync') AS t WHERE rn_desc <= 3 OR rn_asc = 1 ORDER BY goal_id, period",
                     )
@@ -868,9 +944,9 @@ macro_rules! impl_storage {
                 }
                 for chunk in goals.chunks($crate::storage::sql::KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, rn_desc, \
-                         rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
-                         off_track_streak, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
+                        "SELECT goal_id, period, value, contribution, progress_ratio, on_track, off_track_streak, debt_seen, \
+                         rn_desc, rn_asc FROM (SELECT goal_id, period, value, contribution, progress_ratio, on_track, \
+                         off_track_streak, debt_seen, ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period DESC) AS rn_desc, \
                          ROW_NUMBER() OVER (PARTITION BY goal_id ORDER BY period ASC) AS rn_asc FROM goal_progress \
                          WHERE source = 'budget_sync' AND goal_id IN (",
                     );
@@ -1108,7 +1184,7 @@ macro_rules! impl_storage {
             for chunk in entries.chunks(500) {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO goal_progress (goal_id, period, source, value, contribution, progress_ratio, on_track, \
-                     snapshot_id, note, recorded_at, off_track_streak) ",
+                     snapshot_id, note, recorded_at, off_track_streak, debt_seen) ",
                 );
                 q.push_values(chunk, |mut row, e| {
                     row.push_bind(e.goal_id.as_str())
@@ -1121,7 +1197,8 @@ macro_rules! impl_storage {
                         .push_bind(e.snapshot_id)
                         .push_bind(e.note.as_deref())
                         .push_bind(now)
-                        .push_bind(i64::from(e.off_track_streak));
+                        .push_bind(i64::from(e.off_track_streak))
+                        .push_bind($crate::storage::sql::debt_seen_text(&e.debt_seen));
                 });
                 // A month stored twice (two runs racing) keeps its first entry.
                 q.push(" ON CONFLICT DO NOTHING");

@@ -753,7 +753,7 @@ fn insert_lines_raw(handle: &mut LockedSqliteHandle<'_>, ids: &[i64], lines: &[N
 
 const INSERT_PROGRESS: &CStr = c"INSERT INTO goal_progress \
     (goal_id, period, source, value, contribution, progress_ratio, on_track, snapshot_id, note, recorded_at, \
-    off_track_streak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING";
+    off_track_streak, debt_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING";
 
 /// Inserts `entries`, each with its snapshot id (which replaces the entry's own).
 fn insert_progress_raw<'e>(
@@ -786,6 +786,7 @@ fn insert_progress_raw<'e>(
             e.note.as_deref().into(),
             recorded_at.as_str().into(),
             i64::from(e.off_track_streak).into(),
+            super::sql::debt_seen_text(&e.debt_seen).as_deref().into(),
         ])
         .with_context(|| format!("storing the progress of goal {} for {period}", e.goal_id))?;
     }
