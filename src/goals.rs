@@ -97,6 +97,31 @@ pub async fn resync<S: AlertStorage>(
     if goal.status != GoalStatus::Active {
         return Ok(Resynced::default());
     }
+    recompute(store, alerter, goal, None, now).await
+}
+
+/// Recomputes a goal that sync completed, after a month up to its completion
+/// arrived late or was corrected: its entries become what tracking its
+/// current snapshots up to `until` (its newest entry's month) gives, as for
+/// a goal added after those files. It stays completed whatever they say (a
+/// completion is never taken back), and it gains no month after `until`.
+async fn resync_completed<S: AlertStorage>(
+    store: &S,
+    alerter: &mut Alerter,
+    goal: &Goal,
+    until: Period,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Resynced> {
+    recompute(store, alerter, goal, Some(until), now).await
+}
+
+async fn recompute<S: AlertStorage>(
+    store: &S,
+    alerter: &mut Alerter,
+    goal: &Goal,
+    until: Option<Period>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Resynced> {
     let Some(start) = Period::of_date(goal.start_date) else {
         return Ok(Resynced::default());
     };
@@ -105,6 +130,7 @@ pub async fn resync<S: AlertStorage>(
     let snapshots = store.user_snapshots(&goal.user_id, from).await?;
     let at: Vec<SnapshotAt<'_>> = snapshots
         .iter()
+        .filter(|(_, period, _)| until.is_none_or(|u| *period <= u))
         .map(|(id, period, summary)| SnapshotAt {
             snapshot_id: Some(*id),
             period: *period,
@@ -125,18 +151,20 @@ pub async fn resync<S: AlertStorage>(
         .map(|r| (goal.id.clone(), goal.user_id.clone(), r))
         .collect();
     let alerts = alerter.plan(store, raised).await?;
-    let completed_at = tracked.completed_in.map(|_| now);
+    // A goal completed already is not completed again.
+    let completed_in = tracked.completed_in.filter(|_| until.is_none());
+    let completed_at = completed_in.map(|_| now);
     // Replace every sync entry, not only those from the start: the start may
     // have moved later.
     store
         .replace_sync_progress(&goal.id, Period::MIN, &tracked.entries, &alerts, completed_at, now)
         .await?;
-    if let Some(period) = tracked.completed_in {
+    if let Some(period) = completed_in {
         tracing::info!(goal = %goal.id, %period, "goal completed");
     }
     Ok(Resynced {
         entries: tracked.entries.len(),
-        completed: tracked.completed_in.is_some(),
+        completed: completed_in.is_some(),
         alerts: alerts.len(),
     })
 }
@@ -261,6 +289,9 @@ impl crate::storage::GoalWrites for FilePlan {
 pub struct RunSync {
     /// Users with active goals when the run started: whose summaries to build.
     pub wanted: Arc<HashSet<String>>,
+    /// Users with a completed goal: a month of theirs arriving late may
+    /// recompute one (see [`RunSync::committed`]).
+    finished_users: HashSet<String>,
     pub alerter: Alerter,
     /// Shared with the tracking jobs, which take the tracks they need out of
     /// it and (when tracking ahead) put the previous file's back.
@@ -272,7 +303,8 @@ pub struct RunSync {
     prefetch: Option<Prefetch>,
 }
 
-type Prefetch = tokio::task::JoinHandle<anyhow::Result<(Vec<Goal>, HashMap<String, SyncState>, HashMap<GoalId, Prior>)>>;
+type Prefetch =
+    tokio::task::JoinHandle<anyhow::Result<(Vec<Goal>, HashMap<String, SyncState>, HashMap<GoalId, Prior>)>>;
 
 impl Drop for RunSync {
     fn drop(&mut self) {
@@ -518,7 +550,8 @@ fn track_file(
 impl RunSync {
     pub async fn start<S: AlertStorage>(store: &S, alerter: Alerter) -> anyhow::Result<RunSync> {
         Ok(RunSync {
-            wanted: Arc::new(store.users_with_active_goals().await?),
+            wanted: Arc::new(store.users_with_goals(GoalStatus::Active).await?),
+            finished_users: store.users_with_goals(GoalStatus::Completed).await?,
             alerter,
             cache: Arc::new(Mutex::new(Cache::default())),
             ahead: None,
@@ -686,7 +719,7 @@ impl RunSync {
             let goals = if unknown.len() * 2 > self.wanted.len() {
                 store.list_goals(None, Some(GoalStatus::Active)).await?
             } else {
-                store.active_goals_of(&unknown).await?
+                store.goals_of(&unknown, GoalStatus::Active).await?
             };
             lock(&self.cache).add_users(&unknown.into_iter().collect(), goals);
         }
@@ -713,12 +746,73 @@ impl RunSync {
         Ok(PendingPlan { job })
     }
 
+    /// Recomputes the completed goals of `snapshots`' users whose entries
+    /// reach one of the snapshots' months (see [`resync_completed`]); returns
+    /// the entries and alerts written.
+    async fn resync_completed_goals<S: AlertStorage>(
+        &mut self,
+        store: &S,
+        snapshots: &[NewSnapshot],
+        skip: &HashSet<&GoalId>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(usize, usize)> {
+        let mut earliest: HashMap<&str, Period> = HashMap::new();
+        for s in snapshots
+            .iter()
+            .filter(|s| self.finished_users.contains(s.user_id.as_str()))
+        {
+            let first = earliest.entry(s.user_id.as_str()).or_insert(s.period);
+            *first = (*first).min(s.period);
+        }
+        if earliest.is_empty() {
+            return Ok((0, 0));
+        }
+        let users: Vec<&str> = earliest.keys().copied().collect();
+        let goals: Vec<Goal> = store
+            .goals_of(&users, GoalStatus::Completed)
+            .await?
+            .into_iter()
+            .filter(|g| !skip.contains(&g.id) && !g.goal_type.is_recurring())
+            .collect();
+        if goals.is_empty() {
+            return Ok((0, 0));
+        }
+        let ids: Vec<&str> = goals.iter().map(|g| g.id.as_str()).collect();
+        let states = store.sync_states(&ids).await?;
+        let (mut entries, mut alerts) = (0, 0);
+        for goal in &goals {
+            let Some(state) = states.get(goal.id.as_str()) else {
+                continue;
+            };
+            let Some(&(until, _, _)) = state.recent.last() else {
+                continue;
+            };
+            // Completed by sync: its newest entry reached the target (a goal
+            // completed by hand or by a manual entry is left as it is).
+            let by_sync = state.last_standing.is_some_and(|s| s.progress >= 1.0);
+            if !by_sync || earliest.get(goal.user_id.as_str()).is_none_or(|first| *first > until) {
+                continue;
+            }
+            tracing::debug!(goal = %goal.id, %until, "recomputing a completed goal's entries: a month up to its completion came late");
+            let done = resync_completed(store, &mut self.alerter, goal, until, now).await?;
+            entries += done.entries;
+            alerts += done.alerts;
+        }
+        Ok((entries, alerts))
+    }
+
     /// After the file's transaction committed: remember where each goal
     /// stands, recompute the goals that needed it, forget completed ones.
+    ///
+    /// `snapshots` are the file's: a goal that sync completed, of one of
+    /// their users, whose entries reach one of their months (a month arriving
+    /// late, a correction) is recomputed up to its completion too, so its
+    /// history is what it would be had the months come in order.
     pub async fn committed<S: AlertStorage>(
         &mut self,
         store: &S,
         plan: FilePlan,
+        snapshots: &[NewSnapshot],
         now: DateTime<Utc>,
     ) -> anyhow::Result<SyncSummary> {
         let mut summary = SyncSummary {
@@ -749,8 +843,19 @@ impl RunSync {
             if done.completed {
                 summary.completed += 1;
                 cache.apply(Vec::new(), &[(goal.user_id.to_string(), goal.id.clone())]);
+                self.finished_users.insert(goal.user_id.to_string());
             }
         }
+        // Goals completed by this file's entries or recomputes are up to date.
+        let fresh: HashSet<&GoalId> = finished
+            .iter()
+            .map(|(_, id)| id)
+            .chain(to_resync.iter().map(|g| &g.id))
+            .collect();
+        let (entries, alerts) = self.resync_completed_goals(store, snapshots, &fresh, now).await?;
+        summary.entries += entries;
+        summary.alerts += alerts;
+        self.finished_users.extend(finished.into_iter().map(|(user, _)| user));
         Ok(summary)
     }
 }

@@ -211,7 +211,10 @@ fn weighted_rate(lines: &[&SnapshotLine]) -> Option<rust_decimal::Decimal> {
 /// A savings rate in hundredths of a percent, rounded half away from zero,
 /// exactly (surplus × 10,000 ÷ income in integers); no income, no rate (0).
 pub fn savings_rate_bp(summary: &SnapshotSummary) -> i64 {
-    let (surplus, income) = (i128::from(summary.surplus.cents()), i128::from(summary.total_income.cents()));
+    let (surplus, income) = (
+        i128::from(summary.surplus.cents()),
+        i128::from(summary.total_income.cents()),
+    );
     if income <= 0 {
         return 0;
     }
@@ -393,7 +396,11 @@ mod tests {
 
     fn seen_in(goal: &Goal, period: &str, lines: &[SnapshotLine]) -> DebtSeen {
         let mut seen = DebtSeen::default();
-        seen.observe(goal, &SnapshotSummary::of_lines(lines).unwrap(), period.parse().unwrap());
+        seen.observe(
+            goal,
+            &SnapshotSummary::of_lines(lines).unwrap(),
+            period.parse().unwrap(),
+        );
         seen
     }
 
@@ -421,7 +428,10 @@ mod tests {
         let g = goal(GoalType::DebtPayoff, 400_000, &["crd"], &[]);
         assert_eq!(
             reading(&g, &DebtSeen::default()),
-            (0, Some("linked account crd not seen yet: counted as nothing paid".into()))
+            (
+                0,
+                Some("linked account crd not seen yet: counted as nothing paid".into())
+            )
         );
         // Seen only at a zero balance: still nothing paid (nothing was owed to pay off).
         let zero = seen_in(&g, "2025-01", &[line(Kind::Debt, Some("crd"), "card", 0)]);
@@ -440,7 +450,10 @@ mod tests {
         let g = goal(GoalType::DebtFree, 2_000_000, &["card", "loan"], &[]);
         assert_eq!(
             reading(&g, &DebtSeen::default()),
-            (0, Some("linked account loan not seen yet: counted as nothing paid".into()))
+            (
+                0,
+                Some("linked account loan not seen yet: counted as nothing paid".into())
+            )
         );
         let seen = seen_in(&g, "2025-01", &[line(Kind::Debt, Some("loan"), "car", 500_000)]);
         // card 2,500.00 is in the snapshot; loan was seen and is gone: paid off.
@@ -458,7 +471,10 @@ mod tests {
         let g = goal(GoalType::DebtFree, 2_000_000, &[], &["mortgage"]);
         assert_eq!(
             reading(&g, &DebtSeen::default()),
-            (0, Some("no linked debt seen with a balance yet: counted as nothing paid".into()))
+            (
+                0,
+                Some("no linked debt seen with a balance yet: counted as nothing paid".into())
+            )
         );
         let seen = seen_in(&g, "2025-01", &[line(Kind::Debt, Some("home"), "mortgage", 100)]);
         assert_eq!(reading(&g, &seen), (2_000_000, None));

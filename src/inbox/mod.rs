@@ -313,7 +313,7 @@ impl InboxRun<'_> {
                 }
                 self.move_done(path, name)?;
                 let after = Instant::now();
-                let goals = sync.committed(store, plan, self.now).await?;
+                let goals = sync.committed(store, plan, &snapshots, self.now).await?;
                 tracing::debug!(plan_ms, after_commit_ms = after.elapsed().as_millis(), "goal sync");
                 Ok(Some(Outcome::Stored {
                     snapshots: stored.snapshots,

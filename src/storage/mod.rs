@@ -339,11 +339,11 @@ pub trait Storage: Clone + Send + Sync + 'static {
 
     fn add_goal(&self, goal: &Goal) -> impl Future<Output = anyhow::Result<AddOutcome>> + Send;
 
-    /// Users with at least one active goal.
-    fn users_with_active_goals(&self) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
+    /// Users with at least one goal in this status.
+    fn users_with_goals(&self, status: GoalStatus) -> impl Future<Output = anyhow::Result<HashSet<String>>> + Send;
 
-    /// The active goals of these users.
-    fn active_goals_of(&self, users: &[&str]) -> impl Future<Output = anyhow::Result<Vec<Goal>>> + Send;
+    /// The goals of these users that are in this status.
+    fn goals_of(&self, users: &[&str], status: GoalStatus) -> impl Future<Output = anyhow::Result<Vec<Goal>>> + Send;
 
     /// Each goal's [`SyncState`] (goals without entries are absent).
     fn sync_states(

@@ -894,18 +894,28 @@ macro_rules! impl_storage {
                 Ok(())
             }
 
-            async fn users_with_active_goals(&self) -> anyhow::Result<std::collections::HashSet<String>> {
-                let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT user_id FROM goals WHERE status = 'active'")
+            async fn users_with_goals(
+                &self,
+                status: $crate::domain::GoalStatus,
+            ) -> anyhow::Result<std::collections::HashSet<String>> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT user_id FROM goals WHERE status = $1")
+                    .bind(status.as_str())
                     .fetch_all(&self.pool)
                     .await?;
                 Ok(ids.into_iter().collect())
             }
 
-            async fn active_goals_of(&self, users: &[&str]) -> anyhow::Result<Vec<$crate::domain::Goal>> {
+            async fn goals_of(
+                &self,
+                users: &[&str],
+                status: $crate::domain::GoalStatus,
+            ) -> anyhow::Result<Vec<$crate::domain::Goal>> {
                 let mut rows: Vec<$crate::storage::sql::GoalRow> = Vec::new();
                 for chunk in users.chunks($crate::storage::sql::KEY_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new($crate::storage::sql::GOAL_SELECT);
-                    q.push(" WHERE status = 'active' AND user_id IN (");
+                    q.push(" WHERE status = ");
+                    q.push_bind(status.as_str());
+                    q.push(" AND user_id IN (");
                     let mut list = q.separated(", ");
                     for u in chunk {
                         list.push_bind(*u);
