@@ -16,6 +16,7 @@ use crate::domain::alerts::AlertType;
 use crate::domain::card::GoalCard;
 use crate::domain::delivery::{self, Due, History, Rules};
 use crate::domain::preferences::Preferences;
+use crate::domain::wording;
 use crate::email::render::{self, Item, Outgoing, Recipient, Sender};
 use crate::stop::Stop;
 use crate::storage::{AlertStorage, DueDelivery, Outcome};
@@ -367,22 +368,23 @@ struct UserPlan {
 /// The renderer's view of a goal card.
 fn card_view(card: Option<&GoalCard>) -> render::GoalCard {
     match card {
-        Some(c) => render::GoalCard {
-            name: c.goal_name.clone(),
-            current: c.amount(c.current),
-            target: c.amount(c.target),
-            progress_percent: c.percent_shown(),
-            on_track: c.on_track,
-            required_monthly: (c.required_monthly > 0).then(|| c.amount(c.required_monthly)),
-            projected_completion: c.projected_completion.map(|d| d.to_string()),
-        },
+        Some(c) => {
+            let words = wording::of_card(c);
+            render::GoalCard {
+                name: c.goal_name.clone(),
+                standing: words.standing,
+                progress_percent: c.percent_shown(),
+                on_track: c.on_track,
+                needed: words.needed,
+                projected_completion: c.projected_completion.map(|d| d.to_string()),
+            }
+        }
         None => render::GoalCard {
             name: String::new(),
-            current: String::new(),
-            target: String::new(),
+            standing: wording::Fact::default(),
             progress_percent: 0.0,
             on_track: true,
-            required_monthly: None,
+            needed: None,
             projected_completion: None,
         },
     }

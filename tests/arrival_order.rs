@@ -820,11 +820,8 @@ fn the_way_files_arrive_does_not_change_progress_alerts_or_emails_on_postgresql(
                     seen
                 }
             };
-            let (one, all, backfill) = tokio::join!(
-                way(Way::OneRunPerFile),
-                way(Way::AllFilesInOneRun),
-                way(Way::Backfill)
-            );
+            let (one, all, backfill) =
+                tokio::join!(way(Way::OneRunPerFile), way(Way::AllFilesInOneRun), way(Way::Backfill));
             compare(&one, &all, &backfill)
         })
     });

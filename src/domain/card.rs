@@ -1,6 +1,7 @@
 //! What an alert's email shows of its goal, as the evaluation that raised the
 //! alert saw it. Stored with the alert (as JSON), so sending never has to
-//! recompute a goal, and the email agrees with the alert's message.
+//! recompute a goal, and the email agrees with the alert's message. The
+//! email words it as its type speaks ([`super::wording::of_card`]).
 
 use super::alerts::Evaluation;
 use super::goal::Goal;
@@ -44,16 +45,6 @@ impl GoalCard {
         }
     }
 
-    /// An amount of this goal for people: `4,500.00`, or `12.50 %` for a rate.
-    pub fn amount(&self, hundredths: i64) -> String {
-        let grouped = Money::from_cents(hundredths).grouped();
-        if self.target_is_percent {
-            format!("{grouped} %")
-        } else {
-            grouped
-        }
-    }
-
     /// Progress as a whole-number percent clamped to 0–100, for bars.
     pub fn percent_shown(&self) -> f64 {
         (self.progress * 100.0).clamp(0.0, 100.0)
@@ -76,12 +67,6 @@ mod tests {
             required_monthly: 112_500,
             projected_completion: None,
         }
-    }
-
-    #[test]
-    fn amounts_are_grouped_money_or_percentages() {
-        assert_eq!(card(false, 0.5).amount(112_500), "1,125.00");
-        assert_eq!(card(true, 0.5).amount(1_250), "12.50 %");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod snapshot;
 pub mod templates;
 pub mod tracking;
 pub mod user;
+pub mod wording;
 
 pub use goal::{Goal, GoalId, GoalStatus, GoalType};
 pub use ids::UserId;

@@ -16,6 +16,7 @@
 
 use crate::config::EmailSettings;
 use crate::domain::alerts::AlertType;
+use crate::domain::wording::Fact;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -92,16 +93,18 @@ pub struct Recipient {
     pub address: Address,
 }
 
-/// A goal as the email shows it. Amounts come formatted by the caller (`"4,500.00"`, `"12.5 %"`).
+/// A goal as the email shows it. Where it stands and what it takes come in its type's words
+/// ([`crate::domain::wording`]): a line for the text part, a label and a value for the HTML table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalCard {
     pub name: String,
-    pub current: String,
-    pub target: String,
+    /// `Current: 4,500.00 of 10,000.00`, `Paid off 2,106.36 of 4,200.00; 2,093.64 left`, ...
+    pub standing: Fact,
     /// 0 to 100 for a goal under way; shown (number and bar) clamped to 0..=100, rounded down.
     pub progress_percent: f64,
     pub on_track: bool,
-    pub required_monthly: Option<String>,
+    /// `Needed per month: 458.33`, `To pay per month: 350.00`, or nothing.
+    pub needed: Option<Fact>,
     pub projected_completion: Option<String>,
 }
 
@@ -268,8 +271,7 @@ struct ItemView {
 #[derive(Serialize)]
 struct GoalView {
     name: String,
-    current: String,
-    target: String,
+    standing: Fact,
     /// 0..=100, the filled share of the bar.
     percent: u8,
     /// 100 - percent, the empty share.
@@ -278,7 +280,7 @@ struct GoalView {
     bar: String,
     status: &'static str,
     colour: &'static str,
-    required_monthly: Option<String>,
+    needed: Option<Fact>,
     projected_completion: Option<String>,
 }
 
@@ -318,16 +320,24 @@ impl GoalView {
         let filled = usize::from(percent) * BAR_WIDTH / 100;
         GoalView {
             name: one_line(&goal.name),
-            current: one_line(&goal.current),
-            target: one_line(&goal.target),
+            standing: one_line_fact(&goal.standing),
             percent,
             rest: 100 - percent,
             bar: format!("[{}{}]", "#".repeat(filled), "-".repeat(BAR_WIDTH - filled)),
             status: if goal.on_track { "on track" } else { "behind" },
             colour: if goal.on_track { "#16a34a" } else { "#d97706" },
-            required_monthly: goal.required_monthly.as_deref().map(one_line),
+            needed: goal.needed.as_ref().map(one_line_fact),
             projected_completion: goal.projected_completion.as_deref().map(one_line),
         }
+    }
+}
+
+/// A fact with each of its texts on one line.
+fn one_line_fact(fact: &Fact) -> Fact {
+    Fact {
+        label: one_line(&fact.label),
+        value: one_line(&fact.value),
+        line: one_line(&fact.line),
     }
 }
 
@@ -379,6 +389,8 @@ impl Header for AutoSubmitted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::goal::GoalType;
+    use crate::domain::wording;
     use chrono::TimeZone;
     use mail_parser::{MessageParser, MimeHeaders};
     use minijinja::HtmlEscape;
@@ -395,13 +407,18 @@ mod tests {
     }
 
     fn card(name: &str, percent: f64) -> GoalCard {
+        typed_card(name, percent, GoalType::EmergencyFund, 450_000, 1_000_000, 45_833)
+    }
+
+    /// A card in the words of its type (`current`, `target` and `required` in hundredths).
+    fn typed_card(name: &str, percent: f64, t: GoalType, current: i64, target: i64, required: i64) -> GoalCard {
+        let words = wording::words(t, current, target, required);
         GoalCard {
             name: name.to_owned(),
-            current: "4,500.00".to_owned(),
-            target: "10,000.00".to_owned(),
+            standing: words.standing,
             progress_percent: percent,
             on_track: true,
-            required_monthly: Some("458.33".to_owned()),
+            needed: words.needed,
             projected_completion: Some("2026-06-30".to_owned()),
         }
     }
@@ -577,6 +594,8 @@ mod tests {
             "width:55%;height:12px;background-color:#e5e7eb;",
             "45 % (behind)",
             "4,500.00 of 10,000.00",
+            ">Current<",
+            ">Needed per month<",
             ">458.33<",
             ">2026-06-30<",
             &format!("<a href=\"{}\"", escaped("https://goals.example.org/goals/7")),
@@ -588,7 +607,7 @@ mod tests {
     #[test]
     fn missing_facts_and_links_that_are_not_web_links_are_left_out() {
         let mut alert = item("Falling behind: Car", "Car");
-        alert.goal.required_monthly = None;
+        alert.goal.needed = None;
         alert.goal.projected_completion = None;
         alert.action_url = Some("javascript:alert(1)".to_owned());
         let email = received(&sender(None), &outgoing(vec![alert]));
@@ -602,6 +621,77 @@ mod tests {
             assert!(!text.contains(absent) && !html.contains(absent), "{absent} shown");
         }
         assert!(!html.contains("<a "), "{html}");
+    }
+
+    #[test]
+    fn each_goal_type_speaks_its_own_words_in_both_parts() {
+        // (type, current, target, required, text lines, HTML label/value cells, what must not show)
+        let table: &[(GoalType, i64, i64, i64, &[&str], &[&str], &[&str])] = &[
+            (
+                GoalType::ExpenseReduction,
+                26_933,
+                24_000,
+                2_933,
+                &["Spent 269.33 of a 240.00 limit this month: 29.33 over"],
+                &[">Spent<", ">269.33 of a 240.00 limit this month: 29.33 over<"],
+                &["Current", "Needed per month", "29.33<"],
+            ),
+            (
+                GoalType::DebtPayoff,
+                210_636,
+                420_000,
+                35_000,
+                &[
+                    "Paid off 2,106.36 of 4,200.00; 2,093.64 left",
+                    "To pay per month: 350.00",
+                ],
+                &[
+                    ">Paid off<",
+                    ">2,106.36 of 4,200.00; 2,093.64 left<",
+                    ">To pay per month<",
+                    ">350.00<",
+                ],
+                &["Current", "Needed per month"],
+            ),
+            (
+                GoalType::SavingsRate,
+                1_850,
+                2_000,
+                12_000,
+                &[
+                    "Saved 18.5 % of income this month, target 20 %",
+                    "To save this month: 120.00 more",
+                ],
+                &[">Saved<", ">18.5 % of income this month, target 20 %<", ">120.00 more<"],
+                &["Current", "Needed per month"],
+            ),
+            (
+                GoalType::NetWorthTarget,
+                450_000,
+                1_000_000,
+                45_833,
+                &["Current: 4,500.00 of 10,000.00", "Needed per month: 458.33"],
+                &[">Current<", ">4,500.00 of 10,000.00<", ">Needed per month<"],
+                &["Paid off", "Spent"],
+            ),
+        ];
+        for &(t, current, target, required, lines, cells, absent) in table {
+            let email = outgoing(vec![Item {
+                goal: typed_card("Goal", 40.0, t, current, target, required),
+                ..item("Falling behind: Goal", "Goal")
+            }]);
+            let email = received(&sender(None), &email);
+            let (text, html) = (email.text(), email.html());
+            for line in lines {
+                assert!(text.lines().any(|l| l == *line), "{t}: {line} missing: {text}");
+            }
+            for cell in cells {
+                assert!(html.contains(cell), "{t}: {cell} missing: {html}");
+            }
+            for word in absent {
+                assert!(!text.contains(word) && !html.contains(word), "{t}: {word} shown");
+            }
+        }
     }
 
     #[test]
