@@ -9,6 +9,7 @@ use crate::domain::goal::{GoalField, GoalLinks, GoalStatus, NewProgress, Progres
 use crate::domain::progress::Summary;
 use crate::domain::templates::{self, BudgetFacts};
 use crate::domain::tracking::{Raised, Standing, live_summary};
+use crate::domain::wording;
 use crate::domain::{Goal, GoalId, GoalType, Money, Period, SnapshotSummary, User, UserId};
 use crate::goals::Alerter;
 use crate::storage::{AddOutcome, AlertStorage, Storage};
@@ -536,19 +537,19 @@ async fn view<S: AlertStorage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> an
         "{} ({}) — {} for {}, {}\n",
         goal.name, goal.id, goal.goal_type, goal.user_id, goal.status
     );
+    // The card in the goal type's words first, then the details.
+    let words = wording::of_summary(goal.goal_type, goal.target, &s);
+    for fact in std::iter::once(&words.standing).chain(&words.needed) {
+        text.push_str(&format!("  {}\n", fact.line));
+    }
     text.push_str(&format!(
         "  target        {}{}\n",
         target_text(goal),
         goal.target_date.map(|d| format!(" by {d}")).unwrap_or_default()
     ));
     text.push_str(&format!(
-        "  now           {} ({percent:.1} %) {}\n",
-        grouped(s.current_value),
+        "  progress      {percent:.1} %, {}\n",
         if s.on_track { "on track" } else { "OFF TRACK" }
-    ));
-    text.push_str(&format!(
-        "  needed        {}/month\n",
-        grouped(s.required_monthly_contribution)
     ));
     text.push_str(&format!("  pace          {}/month\n", grouped(s.current_monthly_pace)));
     text.push_str(&format!(
@@ -1021,7 +1022,7 @@ pub(super) async fn dashboard<S: AlertStorage>(
                 g.name.clone(),
                 bar(s.progress, 20),
                 format!("{percent:5.1} %"),
-                format!("{}/mo", grouped(s.required_monthly_contribution)),
+                wording::of_summary(g.goal_type, g.target, s).short,
                 s.projected_completion_date
                     .map_or_else(|| "-".to_owned(), |d| d.to_string()),
                 mark,

@@ -181,7 +181,17 @@ mod tests {
 
     #[test]
     fn each_goal_type_speaks_its_own_language() {
-        let table: &[(GoalType, i64, i64, i64, &str, Option<&str>, &str)] = &[
+        // (type, current, target, required, where it stands, what it takes, the dashboard's column)
+        type Row = (
+            GoalType,
+            i64,
+            i64,
+            i64,
+            &'static str,
+            Option<&'static str>,
+            &'static str,
+        );
+        let table: &[Row] = &[
             (
                 EmergencyFund,
                 450_000,

@@ -626,7 +626,16 @@ mod tests {
     #[test]
     fn each_goal_type_speaks_its_own_words_in_both_parts() {
         // (type, current, target, required, text lines, HTML label/value cells, what must not show)
-        let table: &[(GoalType, i64, i64, i64, &[&str], &[&str], &[&str])] = &[
+        type Row = (
+            GoalType,
+            i64,
+            i64,
+            i64,
+            &'static [&'static str],
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let table: &[Row] = &[
             (
                 GoalType::ExpenseReduction,
                 26_933,

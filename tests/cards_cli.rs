@@ -1,0 +1,143 @@
+//! Each goal type's card in its own words through the real binary (issue 19,
+//! requirement 5): `goals show`, `dashboard` and the alert emails of the
+//! sample year (the sample users, inbox and fixtures/goals.csv). The figures
+//! are those tests/goals_cli.rs works out by hand for the same year.
+
+mod common;
+
+use common::{Sandbox, names_in, repo_path};
+
+const NOW: &str = "2026-02-01T09:00:00Z";
+
+fn gk(sb: &Sandbox, args: &[&str]) -> String {
+    let mut all = vec!["--now", NOW];
+    all.extend_from_slice(args);
+    sb.run_ok(&all, 0).stdout
+}
+
+fn the_sample_year() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.register_sample_users();
+    let goals = repo_path("fixtures/goals.csv");
+    gk(&sb, &["goals", "import", goals.to_str().unwrap()]);
+    sb.copy_sample_inbox();
+    gk(&sb, &["--run-once"]);
+    sb
+}
+
+/// The card lines of `goals show`: those between the title and the details.
+fn card_lines(show: &str) -> Vec<String> {
+    show.lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("  target "))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn goals_show_and_the_dashboard_speak_each_goal_types_language() {
+    let sb = the_sample_year();
+    let cards: &[(&str, &[&str], &str)] = &[
+        (
+            "ana-efund",
+            &["Current: 9,838.34 of 12,000.00", "Needed per month: 395.77"],
+            "395.77/mo",
+        ),
+        (
+            "ben-networth",
+            &["Current: 65,342.40 of 100,000.00", "Needed per month: 990.22"],
+            "990.22/mo",
+        ),
+        (
+            "ben-student",
+            &[
+                "Paid off 3,945.04 of 18,500.00; 14,554.96 left",
+                "To pay per month: 390.21",
+            ],
+            "390.21/mo",
+        ),
+        ("ana-card", &["Paid off 4,200.00 of 4,200.00; nothing left"], "0.00/mo"),
+        (
+            "dara-dining",
+            &["Spent 247.93 of a 240.00 limit this month: 7.93 over"],
+            "7.93 over",
+        ),
+        (
+            "dara-savings-rate",
+            &["Saved 51.32 % of income this month, target 20 %"],
+            "on target",
+        ),
+    ];
+    let dashboard = gk(&sb, &["dashboard"]);
+    for &(id, lines, needed) in cards {
+        let show = gk(&sb, &["goals", "show", id]);
+        assert_eq!(card_lines(&show), lines, "{id}:\n{show}");
+        let name = show.split(" (").next().unwrap();
+        let row = dashboard
+            .lines()
+            .find(|l| l.contains(&format!("  {name}  ")))
+            .unwrap_or_else(|| panic!("{id} not on the dashboard:\n{dashboard}"));
+        assert!(row.contains(&format!("  {needed}  ")), "{id}: {row}");
+    }
+}
+
+#[test]
+fn alert_emails_speak_each_goal_types_language_in_both_parts() {
+    let sb = the_sample_year();
+    let outbox = sb.path("var/outbox");
+    let mut emails = Vec::new();
+    for name in names_in(&outbox) {
+        let raw = std::fs::read(outbox.join(&name)).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let to = parsed
+            .to()
+            .and_then(|t| t.first())
+            .and_then(|a| a.address())
+            .unwrap()
+            .to_owned();
+        let text = parsed.body_text(0).unwrap().into_owned();
+        let html = parsed.body_html(0).unwrap().into_owned();
+        emails.push((to, text, html));
+    }
+    let of = |to: &str| {
+        emails
+            .iter()
+            .find(|(t, _, _)| t == to)
+            .unwrap_or_else(|| panic!("no email to {to}"))
+    };
+    let row = |label: &str, value: &str| format!(">{label}</td><td style=\"padding:2px 0;\">{value}</td>");
+
+    // Over a spending limit: what was spent, the limit and the margin; nothing "needed".
+    let (_, text, html) = of("dara@example.org");
+    assert!(
+        text.lines()
+            .any(|l| l == "Spent 269.33 of a 240.00 limit this month: 29.33 over"),
+        "{text}"
+    );
+    assert!(
+        html.contains(&row("Spent", "269.33 of a 240.00 limit this month: 29.33 over")),
+        "{html}"
+    );
+    for absent in ["Current", "Needed per month"] {
+        assert!(!text.contains(absent) && !html.contains(absent), "{absent}: {text}");
+    }
+
+    // A debt: how much is paid off, of what, and what is left; what to pay.
+    let (_, text, html) = of("ana@example.org");
+    for line in [
+        "Paid off 2,106.36 of 4,200.00; 2,093.64 left",
+        "To pay per month: 230.95",
+        "Paid off 4,200.00 of 4,200.00; nothing left",
+        "Current: 6,419.33 of 12,000.00",
+        "Needed per month: 476.79",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}: {text}");
+    }
+    for (label, value) in [
+        ("Paid off", "2,106.36 of 4,200.00; 2,093.64 left"),
+        ("To pay per month", "230.95"),
+        ("Current", "6,419.33 of 12,000.00"),
+    ] {
+        assert!(html.contains(&row(label, value)), "{label}: {html}");
+    }
+}
