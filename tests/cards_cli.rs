@@ -141,3 +141,31 @@ fn alert_emails_speak_each_goal_types_language_in_both_parts() {
         assert!(html.contains(&row(label, value)), "{label}: {html}");
     }
 }
+
+#[test]
+fn a_completed_goals_projected_completion_is_the_day_it_was_completed_everywhere() {
+    let sb = the_sample_year();
+    // ana-card's December entry reached 100 %; the run that saw it was on 2026-02-01.
+    let show = gk(&sb, &["goals", "show", "ana-card"]);
+    assert!(show.contains("  completion    2025-12-31\n"), "{show}");
+    let json: serde_json::Value = serde_json::from_str(&gk(&sb, &["goals", "show", "ana-card", "--json"])).unwrap();
+    assert_eq!(json["projected_completion_date"], "2025-12-31");
+    let outbox = sb.path("var/outbox");
+    let emails: Vec<String> = names_in(&outbox)
+        .iter()
+        .map(|name| {
+            let raw = std::fs::read(outbox.join(name)).unwrap();
+            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            parsed.body_text(0).unwrap().into_owned()
+        })
+        .collect();
+    let completed = emails
+        .iter()
+        .find(|t| t.contains("== Goal achieved: Credit card paid off =="))
+        .expect("the goal_completed email");
+    let card = completed.split("== Goal achieved: Credit card paid off ==").nth(1).unwrap();
+    assert!(card.contains("Projected completion: 2025-12-31"), "{card}");
+    // A month later it still completed on the same day.
+    let later = sb.run_ok(&["--now", "2026-03-15T09:00:00Z", "goals", "show", "ana-card"], 0).stdout;
+    assert!(later.contains("  completion    2025-12-31\n"), "{later}");
+}

@@ -1249,7 +1249,8 @@ fn the_dashboard_shows_aligned_rows_with_a_progress_bar_and_percent() {
                 "████████████████████",
                 "100.0 %",
                 "0.00/mo",
-                "2026-02-01",
+                // Completed: its December entry reached 100 % (docs/money.md).
+                "2025-12-31",
                 "done"
             ],
             vec![

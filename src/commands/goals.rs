@@ -481,8 +481,7 @@ fn two_places(d: Decimal) -> String {
 }
 
 fn grouped(d: Decimal) -> String {
-    let cents = (d * Decimal::from(100)).round().try_into().unwrap_or(i64::MAX);
-    Money::from_cents(cents).grouped()
+    Money::from_decimal(d).grouped()
 }
 
 struct View {

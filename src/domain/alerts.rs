@@ -82,8 +82,6 @@ use super::money::Money;
 use super::period::Period;
 use super::progress::Summary;
 use chrono::{Datelike, Days, Months, NaiveDate};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
 use std::fmt;
 use std::str::FromStr;
 
@@ -229,8 +227,8 @@ impl Evaluation {
             on_track: summary.on_track,
             contribution,
             days_remaining: summary.days_remaining,
-            required_monthly: money_of(summary.required_monthly_contribution),
-            pace: money_of(summary.current_monthly_pace),
+            required_monthly: Money::from_decimal(summary.required_monthly_contribution),
+            pace: Money::from_decimal(summary.current_monthly_pace),
             projected_completion: summary.projected_completion_date,
         }
     }
@@ -650,21 +648,13 @@ fn iso_week_label(day: NaiveDate) -> String {
     format!("{:04}-W{:02}", week.year(), week.week())
 }
 
-/// Rounded to cents, half away from zero; saturating.
-fn money_of(amount: Decimal) -> Money {
-    let cents = amount
-        .checked_mul(Decimal::ONE_HUNDRED)
-        .map(|c| c.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))
-        .and_then(|c| c.to_i64());
-    Money::from_cents(cents.unwrap_or(if amount.is_sign_negative() { i64::MIN } else { i64::MAX }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::UserId;
     use crate::domain::goal::{GoalId, GoalLinks};
     use chrono::{TimeZone, Utc};
+    use rust_decimal::Decimal;
 
     const URL: &str = "https://goals.example.com";
 
@@ -1665,8 +1655,8 @@ mod tests {
                 projected_completion: Some(day("2028-03-01")),
             }
         );
-        assert_eq!(money_of(Decimal::MAX), Money::from_cents(i64::MAX));
-        assert_eq!(money_of(Decimal::MIN), Money::from_cents(i64::MIN));
+        assert_eq!(Money::from_decimal(Decimal::MAX), Money::from_cents(i64::MAX));
+        assert_eq!(Money::from_decimal(Decimal::MIN), Money::from_cents(i64::MIN));
     }
 
     proptest::proptest! {

@@ -205,7 +205,8 @@ fn weighted_rate(lines: &[&SnapshotLine]) -> Option<rust_decimal::Decimal> {
         let rate = l.rate?.percent();
         acc.checked_add(rate.checked_mul(Decimal::new(l.amount.cents(), 2))?)
     })?;
-    sum.checked_div(weight).map(|r| r.round_dp(4))
+    sum.checked_div(weight)
+        .map(|r| r.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
 }
 
 /// A savings rate in hundredths of a percent, rounded half away from zero,

@@ -51,6 +51,17 @@ impl Money {
         self.0.checked_sub(other.0).map(Money)
     }
 
+    /// `amount` rounded to the cent, half away from zero (the one rounding
+    /// mode of docs/money.md); saturates at the ends of an `i64`.
+    pub fn from_decimal(amount: rust_decimal::Decimal) -> Money {
+        use rust_decimal::prelude::ToPrimitive;
+        let cents = amount
+            .checked_mul(rust_decimal::Decimal::ONE_HUNDRED)
+            .map(|c| c.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+            .and_then(|c| c.to_i64());
+        Money(cents.unwrap_or(if amount.is_sign_negative() { i64::MIN } else { i64::MAX }))
+    }
+
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
@@ -199,6 +210,19 @@ mod tests {
         ] {
             assert_eq!(text.parse::<Money>(), Err(err.clone()), "{text}");
         }
+    }
+
+    #[test]
+    fn decimals_round_to_the_cent_half_away_from_zero_and_saturate() {
+        let m = |s: &str| Money::from_decimal(s.parse().unwrap()).cents();
+        assert_eq!(m("333.333"), 33_333);
+        assert_eq!(m("0.005"), 1);
+        assert_eq!(m("0.015"), 2);
+        assert_eq!(m("-0.005"), -1);
+        assert_eq!(m("-2.675"), -268);
+        assert_eq!(m("79228162514264337593543950335"), i64::MAX);
+        assert_eq!(m("-92233720368547758.08"), i64::MIN);
+        assert_eq!(m("-1e20"), i64::MIN);
     }
 
     #[test]

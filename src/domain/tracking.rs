@@ -4,7 +4,7 @@
 
 use super::alerts::{self, Evaluation, NewAlert};
 use super::card::GoalCard;
-use super::goal::{Goal, GoalType, NewProgress, ProgressEntry, ProgressSource};
+use super::goal::{Goal, GoalStatus, GoalType, NewProgress, ProgressEntry, ProgressSource};
 use super::measure::{DebtReading, DebtSeen, Measured, measure};
 use super::progress::{self, GoalTerms, Measure, Observation, Summary};
 use super::{Money, Period, SnapshotSummary};
@@ -337,7 +337,7 @@ pub fn live_summary(
         debt: DebtReading::default(),
         annual_rate: rate,
     };
-    summarize(
+    let mut summary = summarize(
         goal,
         &measured,
         latest,
@@ -345,5 +345,91 @@ pub fn live_summary(
         &contributions,
         today,
         progress::summarize,
-    )
+    );
+    if goal.status == GoalStatus::Completed {
+        summary.projected_completion_date = completion_date(goal, history);
+    }
+    summary
+}
+
+/// When a completed goal was completed: the last day of the month whose
+/// entry first reached 100 % (the day its `goal_completed` alert was judged
+/// on), else (completed by hand, or a recurring goal) the day it was marked
+/// completed.
+pub fn completion_date(goal: &Goal, history: &[ProgressEntry]) -> Option<NaiveDate> {
+    let reached = if goal.goal_type.is_recurring() {
+        None
+    } else {
+        history.iter().find(|e| e.progress >= 1.0).map(|e| e.period.last_day())
+    };
+    reached.or(goal.completed_at.map(|at| at.date_naive()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::goal::GoalId;
+    use crate::domain::{GoalStatus, UserId};
+    use chrono::{TimeZone, Utc};
+
+    fn goal(goal_type: GoalType) -> Goal {
+        let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let mut g = Goal::new(
+            GoalId::parse("g1").unwrap(),
+            UserId::parse("u1").unwrap(),
+            goal_type,
+            "goal",
+            Money::from_cents(100_000),
+            start,
+            t,
+        );
+        g.status = GoalStatus::Completed;
+        g.completed_at = Some(Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap());
+        g
+    }
+
+    fn entry(period: &str, value: i64, progress: f64) -> ProgressEntry {
+        ProgressEntry {
+            id: 0,
+            goal_id: GoalId::parse("g1").unwrap(),
+            period: period.parse().unwrap(),
+            value: Money::from_cents(value),
+            contribution: Money::ZERO,
+            progress,
+            on_track: true,
+            off_track_streak: 0,
+            principal_paid: None,
+            interest_paid: None,
+            source: ProgressSource::BudgetSync,
+            snapshot_id: None,
+            recorded_at: Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_completed_goal_completed_on_the_last_day_of_the_month_that_reached_its_target() {
+        let history = [entry("2025-11", 90_000, 0.9), entry("2025-12", 100_000, 1.0)];
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let g = goal(GoalType::SavingsTarget);
+        assert_eq!(completion_date(&g, &history), Some(day("2025-12-31")));
+        // Whatever day it is now, the summary says so.
+        let s = live_summary(&g, &history, None, day("2026-03-15"));
+        assert_eq!(s.projected_completion_date, Some(day("2025-12-31")));
+        // Completed by hand short of the target: the day it was marked.
+        assert_eq!(completion_date(&g, &history[..1]), Some(day("2026-02-01")));
+        // A recurring goal meets its target month after month: the day it was marked.
+        assert_eq!(
+            completion_date(&goal(GoalType::SavingsRate), &history),
+            Some(day("2026-02-01"))
+        );
+        // An active goal at its target completes today, as before.
+        let active = Goal {
+            status: GoalStatus::Active,
+            ..g
+        };
+        let s = live_summary(&active, &history, None, day("2026-03-15"));
+        assert_eq!(s.projected_completion_date, Some(day("2026-03-15")));
+    }
 }

@@ -14,7 +14,7 @@ use super::card::GoalCard;
 use super::goal::GoalType;
 use super::money::Money;
 use super::progress::Summary;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 /// One line of a card: a label and its value (for a table), and the two as
 /// one line of text.
@@ -145,18 +145,9 @@ pub fn of_card(card: &GoalCard) -> Wording {
     words(goal_type, card.current, card.target, card.required_monthly)
 }
 
-/// An amount (or a percent) in hundredths, half away from zero; saturates
-/// at the ends of an `i64` rather than wrapping.
+/// An amount (or a percent) in hundredths, half away from zero.
 fn hundredths(d: Decimal) -> i64 {
-    let scaled = d
-        .checked_mul(Decimal::ONE_HUNDRED)
-        .unwrap_or(if d.is_sign_negative() {
-            Decimal::MIN
-        } else {
-            Decimal::MAX
-        })
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    i64::try_from(scaled).unwrap_or(if scaled.is_sign_negative() { i64::MIN } else { i64::MAX })
+    Money::from_decimal(d).cents()
 }
 
 /// Hundredths of a percent as `18.5 %` (no trailing zeros).
