@@ -334,6 +334,22 @@ mod tests {
         SnapshotLine::new(kind, account, category, Money::from_cents(cents))
     }
 
+    #[test]
+    fn the_balance_weighted_rate_rounds_to_four_places_half_away_from_zero() {
+        let rated = |account: &str, cents: i64, rate: &str| SnapshotLine {
+            rate: Some(rate.parse().unwrap()),
+            ..line(Kind::Investment, Some(account), "stocks", cents)
+        };
+        // (1.0002 + 1.0003) / 2 = 1.00025: 1.0003, not the even 1.0002.
+        let s = SnapshotSummary::of_lines(&[rated("a", 100_000, "1.0002"), rated("b", 100_000, "1.0003")]).unwrap();
+        let g = goal(GoalType::InvestmentTarget, 1_000_000, &["a", "b"], &[]);
+        let m = measure(&g, &s, &DebtSeen::default()).unwrap();
+        assert_eq!(m.annual_rate, Some("1.0003".parse().unwrap()));
+        // 4,000.00 at 6 % and 1,000.00 at 1 %: (24,000 + 1,000) / 5,000 = 5 %.
+        let s = SnapshotSummary::of_lines(&[rated("a", 400_000, "6"), rated("b", 100_000, "1")]).unwrap();
+        assert_eq!(measure(&g, &s, &DebtSeen::default()).unwrap().annual_rate, Some(5.into()));
+    }
+
     fn summary() -> SnapshotSummary {
         SnapshotSummary::of_lines(&[
             line(Kind::Income, None, "salary", 500_000),
