@@ -163,9 +163,14 @@ fn a_completed_goals_projected_completion_is_the_day_it_was_completed_everywhere
         .iter()
         .find(|t| t.contains("== Goal achieved: Credit card paid off =="))
         .expect("the goal_completed email");
-    let card = completed.split("== Goal achieved: Credit card paid off ==").nth(1).unwrap();
+    let card = completed
+        .split("== Goal achieved: Credit card paid off ==")
+        .nth(1)
+        .unwrap();
     assert!(card.contains("Projected completion: 2025-12-31"), "{card}");
     // A month later it still completed on the same day.
-    let later = sb.run_ok(&["--now", "2026-03-15T09:00:00Z", "goals", "show", "ana-card"], 0).stdout;
+    let later = sb
+        .run_ok(&["--now", "2026-03-15T09:00:00Z", "goals", "show", "ana-card"], 0)
+        .stdout;
     assert!(later.contains("  completion    2025-12-31\n"), "{later}");
 }

@@ -547,7 +547,8 @@ async fn view<S: AlertStorage>(store: &S, goal: &Goal, now: DateTime<Utc>) -> an
         goal.target_date.map(|d| format!(" by {d}")).unwrap_or_default()
     ));
     text.push_str(&format!(
-        "  progress      {percent:.1} %, {}\n",
+        "  progress      {}, {}\n",
+        wording::progress_percent(s.progress),
         if s.on_track { "on track" } else { "OFF TRACK" }
     ));
     text.push_str(&format!("  pace          {}/month\n", grouped(s.current_monthly_pace)));
@@ -908,10 +909,10 @@ async fn record<S: AlertStorage>(
     let planned = alerter.plan(store, raised).await?;
     store.add_progress(&entry, &planned, now).await?;
     println!(
-        "recorded {} for {} in {period} ({:.1} %)",
+        "recorded {} for {} in {period} ({})",
         value.grouped(),
         goal.id,
-        (s.progress * 100.0).clamp(0.0, 100.0)
+        wording::progress_percent(s.progress)
     );
     if goal.status == GoalStatus::Active && !goal.goal_type.is_recurring() && s.progress >= 1.0 {
         goal.status = GoalStatus::Completed;
@@ -939,7 +940,7 @@ async fn history<S: AlertStorage>(store: &S, goal: &str, as_json: bool) -> anyho
                     e.source.to_string(),
                     e.value.grouped(),
                     e.contribution.grouped(),
-                    format!("{:.1} %", (e.progress * 100.0).clamp(0.0, 100.0)),
+                    wording::progress_percent(e.progress),
                     if e.on_track { "yes".into() } else { "no".into() },
                     e.note.clone().unwrap_or_default(),
                 ]
@@ -1006,7 +1007,6 @@ pub(super) async fn dashboard<S: AlertStorage>(
         .iter()
         .map(|(g, v)| {
             let s = &v.summary;
-            let percent = (s.progress * 100.0).clamp(0.0, 100.0);
             let mark = match (g.status, s.on_track) {
                 (GoalStatus::Completed, _) => "done".to_owned(),
                 (GoalStatus::Paused, _) => "paused".to_owned(),
@@ -1020,7 +1020,8 @@ pub(super) async fn dashboard<S: AlertStorage>(
                 g.user_id.to_string(),
                 g.name.clone(),
                 bar(s.progress, 20),
-                format!("{percent:5.1} %"),
+                // Right-aligned to the width of "100.0 %".
+                format!("{:>7}", wording::progress_percent(s.progress)),
                 wording::of_summary(g.goal_type, g.target, s).short,
                 s.projected_completion_date
                     .map_or_else(|| "-".to_owned(), |d| d.to_string()),

@@ -347,7 +347,10 @@ mod tests {
         assert_eq!(m.annual_rate, Some("1.0003".parse().unwrap()));
         // 4,000.00 at 6 % and 1,000.00 at 1 %: (24,000 + 1,000) / 5,000 = 5 %.
         let s = SnapshotSummary::of_lines(&[rated("a", 400_000, "6"), rated("b", 100_000, "1")]).unwrap();
-        assert_eq!(measure(&g, &s, &DebtSeen::default()).unwrap().annual_rate, Some(5.into()));
+        assert_eq!(
+            measure(&g, &s, &DebtSeen::default()).unwrap().annual_rate,
+            Some(5.into())
+        );
     }
 
     fn summary() -> SnapshotSummary {

@@ -150,6 +150,18 @@ fn hundredths(d: Decimal) -> i64 {
     Money::from_decimal(d).cents()
 }
 
+/// Progress (1.0 = done) for people: a percent clamped to 0–100 with one
+/// decimal, rounded half away from zero like every figure (`26.3 %` for
+/// 1,050 of 4,000, where formatting the float would give the even `26.2`).
+pub fn progress_percent(progress: f64) -> String {
+    let tenths = if progress.is_finite() {
+        (progress.clamp(0.0, 1.0) * 1000.0).round()
+    } else {
+        0.0
+    };
+    format!("{:.1} %", tenths / 10.0)
+}
+
 /// Hundredths of a percent as `18.5 %` (no trailing zeros).
 fn percent(hundredths: i64) -> String {
     let text = Money::from_cents(hundredths).grouped();
@@ -337,6 +349,22 @@ mod tests {
             huge.standing.value,
             format!("{} of 1.00", Money::from_cents(i64::MIN).grouped())
         );
+    }
+
+    #[test]
+    fn progress_shows_as_a_clamped_percent_rounded_half_away_from_zero() {
+        for (progress, shown) in [
+            (1_050.0 / 4_000.0, "26.3 %"),
+            (0.2624, "26.2 %"),
+            (0.4, "40.0 %"),
+            (0.0005, "0.1 %"),
+            (-0.06, "0.0 %"),
+            (1.7, "100.0 %"),
+            (0.9999, "100.0 %"),
+            (f64::NAN, "0.0 %"),
+        ] {
+            assert_eq!(progress_percent(progress), shown, "{progress}");
+        }
     }
 
     #[test]
