@@ -702,23 +702,9 @@ async fn observe<S: AlertStorage>(store: &S, install: &Install, observed: &mut O
 
 /// Each sent email as recipient, subject and plain text.
 fn emails_in(dir: &Path) -> Vec<String> {
-    let mut emails: Vec<String> = common::names_in(dir)
-        .iter()
-        .map(|name| {
-            let raw = std::fs::read(dir.join(name)).unwrap();
-            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            let to = message
-                .to()
-                .and_then(|t| t.first())
-                .and_then(|a| a.address())
-                .unwrap_or_default()
-                .to_owned();
-            format!(
-                "to {to} | {} | {}",
-                message.subject().unwrap_or_default(),
-                message.body_text(0).unwrap_or_default()
-            )
-        })
+    let mut emails: Vec<String> = common::emails_in(dir)
+        .into_iter()
+        .map(|e| format!("to {} | {} | {}", e.to, e.subject, e.text))
         .collect();
     emails.sort();
     emails

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Sandbox, names_in, repo_path};
+use common::{Sandbox, repo_path};
 
 const NOW: &str = "2026-02-01T09:00:00Z";
 
@@ -84,26 +84,13 @@ fn goals_show_and_the_dashboard_speak_each_goal_types_language() {
 #[test]
 fn alert_emails_speak_each_goal_types_language_in_both_parts() {
     let sb = the_sample_year();
-    let outbox = sb.path("var/outbox");
-    let mut emails = Vec::new();
-    for name in names_in(&outbox) {
-        let raw = std::fs::read(outbox.join(&name)).unwrap();
-        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
-        let to = parsed
-            .to()
-            .and_then(|t| t.first())
-            .and_then(|a| a.address())
-            .unwrap()
-            .to_owned();
-        let text = parsed.body_text(0).unwrap().into_owned();
-        let html = parsed.body_html(0).unwrap().into_owned();
-        emails.push((to, text, html));
-    }
+    let emails = common::emails_in(&sb.path("var/outbox"));
     let of = |to: &str| {
-        emails
+        let e = emails
             .iter()
-            .find(|(t, _, _)| t == to)
-            .unwrap_or_else(|| panic!("no email to {to}"))
+            .find(|e| e.to == to)
+            .unwrap_or_else(|| panic!("no email to {to}"));
+        (&e.to, &e.text, &e.html)
     };
     let row = |label: &str, value: &str| format!(">{label}</td><td style=\"padding:2px 0;\">{value}</td>");
 
@@ -150,14 +137,9 @@ fn a_completed_goals_projected_completion_is_the_day_it_was_completed_everywhere
     assert!(show.contains("  completion    2025-12-31\n"), "{show}");
     let json: serde_json::Value = serde_json::from_str(&gk(&sb, &["goals", "show", "ana-card", "--json"])).unwrap();
     assert_eq!(json["projected_completion_date"], "2025-12-31");
-    let outbox = sb.path("var/outbox");
-    let emails: Vec<String> = names_in(&outbox)
-        .iter()
-        .map(|name| {
-            let raw = std::fs::read(outbox.join(name)).unwrap();
-            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            parsed.body_text(0).unwrap().into_owned()
-        })
+    let emails: Vec<String> = common::emails_in(&sb.path("var/outbox"))
+        .into_iter()
+        .map(|e| e.text)
         .collect();
     let completed = emails
         .iter()

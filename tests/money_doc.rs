@@ -118,16 +118,29 @@ fn stored(entry: goalkeeper::domain::goal::NewProgress) -> ProgressEntry {
     }
 }
 
+/// Consecutive months from `first`, each with the lines `lines` makes of its value.
+fn monthly<T: Copy>(
+    first: &str,
+    values: &[T],
+    lines: impl Fn(T) -> Vec<SnapshotLine>,
+) -> Vec<(Period, Vec<SnapshotLine>)> {
+    let first: Period = first.parse().unwrap();
+    (0i32..)
+        .zip(values)
+        .map(|(i, v)| (first.add_months(i).unwrap(), lines(*v)))
+        .collect()
+}
+
 /// What sync makes of `months` (period, lines), and `goals show` on `today`.
 struct Worked {
     entries: Vec<ProgressEntry>,
     summary: Summary,
 }
 
-fn work(goal: &Goal, months: &[(&str, Vec<SnapshotLine>)], today: &str) -> Worked {
+fn work(goal: &Goal, months: &[(Period, Vec<SnapshotLine>)], today: &str) -> Worked {
     let summaries: Vec<(Period, SnapshotSummary)> = months
         .iter()
-        .map(|(p, lines)| (p.parse().unwrap(), SnapshotSummary::of_lines(lines).unwrap()))
+        .map(|(p, lines)| (*p, SnapshotSummary::of_lines(lines).unwrap()))
         .collect();
     let at: Vec<SnapshotAt<'_>> = summaries
         .iter()
@@ -146,10 +159,8 @@ fn work(goal: &Goal, months: &[(&str, Vec<SnapshotLine>)], today: &str) -> Worke
     Worked { entries, summary }
 }
 
-/// The rows every worked example of a growing goal or a debt has.
-fn states_the_summary(section: &str, w: &Worked) {
-    let s = &w.summary;
-    states(section, "current value", &amount(s.current_value));
+/// The rows every worked example has, but the current value.
+fn states_the_standing(section: &str, s: &Summary) {
     states(section, "progress", &percent(s.progress));
     states(section, "on track", if s.on_track { "on track" } else { "off track" });
     states(section, "required monthly", &amount(s.required_monthly_contribution));
@@ -158,6 +169,13 @@ fn states_the_summary(section: &str, w: &Worked) {
         .projected_completion_date
         .map_or_else(|| "none".to_owned(), |d| d.to_string());
     states(section, "projected completion", &completion);
+}
+
+/// The rows every worked example of a growing goal or a debt has.
+fn states_the_summary(section: &str, w: &Worked) {
+    let s = &w.summary;
+    states(section, "current value", &amount(s.current_value));
+    states_the_standing(section, s);
     if let Some(months) = s.months_left {
         states(section, "months remaining", &months.to_string());
     }
@@ -203,13 +221,7 @@ fn the_savings_goal_example_is_what_the_code_computes() {
     let section = page.section("Savings goals");
     let savings = |a: &str| vec![line(Kind::Savings, Some("efund"), "emergency_fund", a, None)];
     let g = goal(GoalType::EmergencyFund, "6000", Some("2025-12-31"), &[], &[]);
-    let months = [
-        ("2024-12", savings("1000")),
-        ("2025-01", savings("1400")),
-        ("2025-02", savings("1750")),
-        ("2025-03", savings("2300")),
-        ("2025-04", savings("2400")),
-    ];
+    let months = monthly("2024-12", &["1000", "1400", "1750", "2300", "2400"], savings);
     let w = work(&g, &months, "2025-05-02");
     states_the_summary(section, &w);
     states(section, "contributions", &contribution(&w, "2025-01"));
@@ -221,12 +233,7 @@ fn the_investment_example_with_an_expected_return_is_what_the_code_computes() {
     let section = page.section("investment_target, retirement_savings");
     let etf = |a: &str| vec![line(Kind::Investment, Some("etf"), "stocks", a, Some("6"))];
     let g = goal(GoalType::InvestmentTarget, "50000", Some("2027-12-31"), &["etf"], &[]);
-    let months = [
-        ("2024-12", etf("30000")),
-        ("2025-01", etf("30500")),
-        ("2025-02", etf("31000")),
-        ("2025-03", etf("31600")),
-    ];
+    let months = monthly("2024-12", &["30000", "30500", "31000", "31600"], etf);
     states_the_summary(section, &work(&g, &months, "2025-04-02"));
 }
 
@@ -241,12 +248,11 @@ fn the_net_worth_example_is_what_the_code_computes() {
         ]
     };
     let g = goal(GoalType::NetWorthTarget, "20000", Some("2026-12-31"), &[], &[]);
-    let months = [
-        ("2024-12", worth("500", "2000")),
-        ("2025-01", worth("800", "2000")),
-        ("2025-02", worth("1400", "2000")),
-        ("2025-03", worth("2100", "2000")),
-    ];
+    let months = monthly(
+        "2024-12",
+        &[("500", "2000"), ("800", "2000"), ("1400", "2000"), ("2100", "2000")],
+        |(a, b)| worth(a, b),
+    );
     let w = work(&g, &months, "2025-04-02");
     states_the_summary(section, &w);
     // Unclamped, as stored.
@@ -291,12 +297,7 @@ fn the_debt_examples_are_what_the_code_computes() {
     let section = page.section("debt_payoff");
     let loan = |a: &str| vec![line(Kind::Debt, Some("loan"), "auto", a, Some("6"))];
     let g = goal(GoalType::DebtPayoff, "12000", Some("2026-12-31"), &["loan"], &[]);
-    let months = [
-        ("2024-12", loan("12000")),
-        ("2025-01", loan("11600")),
-        ("2025-02", loan("11200")),
-        ("2025-03", loan("10800")),
-    ];
+    let months = monthly("2024-12", &["12000", "11600", "11200", "10800"], loan);
     let w = work(&g, &months, "2025-04-02");
     states_the_summary(section, &w);
     states(section, "contributions", &contribution(&w, "2025-01"));
@@ -305,12 +306,7 @@ fn the_debt_examples_are_what_the_code_computes() {
     let card_table = &section[section.find("When the pace does not cover the interest").unwrap()..];
     let card = |a: &str| vec![line(Kind::Debt, Some("card"), "credit_card", a, Some("24"))];
     let g = goal(GoalType::DebtPayoff, "5000", Some("2025-12-31"), &["card"], &[]);
-    let months = [
-        ("2024-12", card("5000")),
-        ("2025-01", card("4950")),
-        ("2025-02", card("4900")),
-        ("2025-03", card("4840")),
-    ];
+    let months = monthly("2024-12", &["5000", "4950", "4900", "4840"], card);
     let w = work(&g, &months, "2025-04-02");
     let s = &w.summary;
     states(card_table, "current value", &amount(s.current_value));
@@ -328,7 +324,7 @@ fn the_debt_examples_are_what_the_code_computes() {
 
     // Linked by mistake to an account the snapshots do not name.
     let g = goal(GoalType::DebtPayoff, "5000", Some("2025-12-31"), &["crd"], &[]);
-    let w = work(&g, &[("2025-01", card("4950"))], "2025-02-02");
+    let w = work(&g, &monthly("2025-01", &["4950"], card), "2025-02-02");
     let january = &w.entries[0];
     let prose = flat(section);
     assert!(
@@ -351,12 +347,11 @@ fn the_debt_free_example_is_what_the_code_computes() {
         ]
     };
     let g = goal(GoalType::DebtFree, "4000", Some("2025-12-31"), &[], &[]);
-    let months = [
-        ("2024-12", debts("1500", "2500")),
-        ("2025-01", debts("1300", "2400")),
-        ("2025-02", debts("1000", "2300")),
-        ("2025-03", debts("750", "2200")),
-    ];
+    let months = monthly(
+        "2024-12",
+        &[("1500", "2500"), ("1300", "2400"), ("1000", "2300"), ("750", "2200")],
+        |(a, b)| debts(a, b),
+    );
     states_the_summary(section, &work(&g, &months, "2025-04-02"));
 }
 
@@ -371,61 +366,26 @@ fn the_recurring_examples_are_what_the_code_computes() {
         ]
     };
     let g = goal(GoalType::SavingsRate, "20", None, &[], &[]);
-    let months = [
-        ("2025-01", budget("4000", "3400")),
-        ("2025-02", budget("4000", "3320")),
-        ("2025-03", budget("4000", "3230")),
-        ("2025-04", budget("4000", "3260")),
-    ];
+    let months = monthly(
+        "2025-01",
+        &[("4000", "3400"), ("4000", "3320"), ("4000", "3230"), ("4000", "3260")],
+        |(a, b)| budget(a, b),
+    );
     let w = work(&g, &months, "2025-05-02");
     let rates: Vec<String> = w.entries.iter().map(|e| format!("{} %", e.value)).collect();
     assert_eq!(rates, ["15.00 %", "17.00 %", "19.25 %", "18.50 %"]);
     let rate = Money::from_decimal(w.summary.current_value);
-    states(
-        section,
-        "current value",
-        &format!("{} %", rate).replace(".50 %", ".5 %"),
-    );
-    states(section, "progress", &percent(w.summary.progress));
-    states(
-        section,
-        "on track",
-        if w.summary.on_track { "on track" } else { "off track" },
-    );
-    states(
-        section,
-        "required monthly",
-        &amount(w.summary.required_monthly_contribution),
-    );
-    states(section, "pace", &amount(w.summary.current_monthly_pace));
-    assert_eq!(w.summary.projected_completion_date, None);
-    states(section, "projected completion", "none");
+    states(section, "current value", &format!("{rate} %").replace(".50 %", ".5 %"));
+    states_the_standing(section, &w.summary);
     assert_eq!(w.summary.projected_final_value, None);
 
     let section = page.section("expense_reduction");
     let dining = |a: &str| vec![line(Kind::Expense, None, "dining", a, None)];
     let g = goal(GoalType::ExpenseReduction, "240", None, &[], &["dining"]);
-    let months = [
-        ("2025-01", dining("320")),
-        ("2025-02", dining("300")),
-        ("2025-03", dining("280.40")),
-        ("2025-04", dining("269.33")),
-    ];
+    let months = monthly("2025-01", &["320", "300", "280.40", "269.33"], dining);
     let w = work(&g, &months, "2025-05-02");
     states(section, "current value", &amount(w.summary.current_value));
-    states(section, "progress", &percent(w.summary.progress));
-    states(
-        section,
-        "on track",
-        if w.summary.on_track { "on track" } else { "off track" },
-    );
-    states(
-        section,
-        "required monthly",
-        &amount(w.summary.required_monthly_contribution),
-    );
-    states(section, "pace", &amount(w.summary.current_monthly_pace));
-    states(section, "projected completion", "none");
+    states_the_standing(section, &w.summary);
     assert_eq!(w.summary.projected_final_value, None);
     let card = wording::of_summary(g.goal_type, g.target, &w.summary);
     assert!(

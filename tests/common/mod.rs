@@ -284,6 +284,32 @@ pub fn names_in(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// An email the file transport wrote, as a receiver reads it.
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The `.eml` files in `dir`, by name, parsed by a real MIME parser.
+pub fn emails_in(dir: &std::path::Path) -> Vec<Email> {
+    names_in(dir)
+        .iter()
+        .map(|name| {
+            let raw = std::fs::read(dir.join(name)).unwrap();
+            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            let to = message.to().and_then(|t| t.first()).and_then(|a| a.address());
+            Email {
+                to: to.unwrap_or_default().to_owned(),
+                subject: message.subject().unwrap_or_default().to_owned(),
+                text: message.body_text(0).unwrap_or_default().into_owned(),
+                html: message.body_html(0).unwrap_or_default().into_owned(),
+            }
+        })
+        .collect()
+}
+
 pub struct Output {
     pub code: Option<i32>,
     pub stdout: String,
