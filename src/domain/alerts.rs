@@ -47,8 +47,10 @@
 //!   proposing a change of target instead of a date), deadlines and reminders.
 //! - **`significant_progress`**: this period's contribution is at least 10 % of the target (exact, in
 //!   cents); a target of zero or below, or a contribution of zero or below, never qualifies.
-//! - **`suggested_adjustment`**: the current evaluation is off track and `off_track_streak ≥ 2`; due
-//!   again in each further off-track period (at most once per period).
+//! - **`suggested_adjustment`**: the current evaluation is off track and the off-track streak is 2,
+//!   then again only every 3 further periods while it stays off track (streak 2, 5, 8, …; see
+//!   [`suggestion_due`]), each time with the current figures; an on-track period (`back_on_track`)
+//!   resets the streak and so ends the spell. People are nudged about once a quarter while behind.
 //! - **Deadlines** use `days = target_date − today`: `deadline_approaching` when `7 < days ≤ 30`,
 //!   `deadline_imminent` when `0 < days ≤ 7`, `deadline_missed` when `days < 0`; nothing on the target
 //!   day itself (`days == 0`, not passed yet). None for a goal that is not active, or whose current
@@ -265,7 +267,7 @@ pub fn could_raise(goal: &Goal, previous: Option<&Evaluation>, current: &Evaluat
         return false;
     }
     let was_on_track = previous.is_none_or(|p| p.on_track);
-    if was_on_track != current.on_track || (!current.on_track && off_track_streak >= 2) {
+    if was_on_track != current.on_track || (!current.on_track && suggestion_due(off_track_streak)) {
         return true;
     }
     accumulates
@@ -275,6 +277,12 @@ pub fn could_raise(goal: &Goal, previous: Option<&Evaluation>, current: &Evaluat
                     .iter()
                     .any(|(t, _)| p.progress < *t && *t <= current.progress)
             }))
+}
+
+/// Whether an off-track streak of `streak` periods (this one included) calls for a
+/// `suggested_adjustment`: at 2, then every 3 further periods (2, 5, 8, …).
+pub fn suggestion_due(streak: u32) -> bool {
+    streak >= 2 && (streak - 2) % 3 == 0
 }
 
 /// An alert to store (and deliver) once per (goal, type, occurrence).
@@ -376,7 +384,7 @@ pub fn on_progress(
         }
     }
 
-    if !current.on_track && off_track_streak >= 2 {
+    if !current.on_track && suggestion_due(off_track_streak) {
         alerts.push(out.at(
             AlertType::SuggestedAdjustment,
             &period,
@@ -1043,15 +1051,23 @@ mod tests {
     }
 
     #[test]
-    fn suggested_adjustment_fires_after_two_consecutive_off_track_periods() {
+    fn suggested_adjustment_fires_at_an_off_track_streak_of_two_then_every_three_periods() {
         let g = goal();
         // (previous on track, current on track, streak, fires)
         let table = [
             (true, false, 1, false),
             (false, false, 2, true),
-            (false, false, 3, true),
+            (false, false, 3, false),
+            (false, false, 4, false),
+            (false, false, 5, true),
+            (false, false, 6, false),
+            (false, false, 7, false),
+            (false, false, 8, true),
+            (false, false, 11, true),
+            (false, false, 12, false),
             (false, false, 0, false),
             (false, true, 2, false),
+            (false, true, 5, false),
         ];
         for (was, is, streak, fires) in table {
             let alerts = on_progress(
@@ -1086,15 +1102,56 @@ mod tests {
             "'Rainy day' has been off track for 2 periods in a row. To finish on time, raise your monthly \
              contribution to 1,310.00, or move the target date to 2028-03-01 at your current pace of 950.00/month."
         );
-        // A later off-track period: again, for that period.
+        // Three periods later, still off track: again, for that period, with its streak.
         let later = on_progress(
             &g,
-            Some(&eval("2026-04", 0.2, false)),
-            &eval("2026-05", 0.2, false),
-            3,
+            Some(&eval("2026-06", 0.2, false)),
+            &eval("2026-07", 0.2, false),
+            5,
             URL,
         );
-        assert_eq!(kinds(&later), [(AlertType::SuggestedAdjustment, "2026-05")]);
+        assert_eq!(kinds(&later), [(AlertType::SuggestedAdjustment, "2026-07")]);
+        assert!(
+            find(&later, AlertType::SuggestedAdjustment)
+                .message
+                .starts_with("'Rainy day' has been off track for 5 periods in a row."),
+            "{}",
+            later[0].message
+        );
+    }
+
+    #[test]
+    fn suggestion_due_is_two_then_every_third_period() {
+        let due: Vec<u32> = (0..15).filter(|s| suggestion_due(*s)).collect();
+        assert_eq!(due, [2, 5, 8, 11, 14]);
+    }
+
+    #[test]
+    fn a_spell_off_track_suggests_once_a_quarter_and_back_on_track_starts_it_again() {
+        let g = goal();
+        // Off track Jan..Sep, on track in Oct, off again Nov..Dec (2026), Jan (2027).
+        let on = [
+            true, false, false, false, false, false, false, false, false, false, true, false, false, false,
+        ];
+        let periods = [
+            "2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08",
+            "2026-09", "2026-10", "2026-11", "2026-12", "2027-01",
+        ];
+        let history: Vec<_> = periods.iter().zip(on).map(|(p, on)| eval(p, 0.2, on)).collect();
+        let mut raised = Vec::new();
+        let mut previous: Option<&Evaluation> = None;
+        let mut streak = 0;
+        for current in &history {
+            streak = if current.on_track { 0 } else { streak + 1 };
+            raised.extend(on_progress(&g, previous, current, streak, URL));
+            previous = Some(current);
+        }
+        let suggested: Vec<_> = kinds(&raised)
+            .into_iter()
+            .filter(|(t, _)| *t == AlertType::SuggestedAdjustment)
+            .map(|(_, o)| o)
+            .collect();
+        assert_eq!(suggested, ["2026-02", "2026-05", "2026-08", "2026-12"]);
     }
 
     #[test]
