@@ -314,9 +314,13 @@ impl<M: Mailer> Dispatcher<M> {
         let Some(address) = first.email.as_deref() else {
             return Err(format!("user {} has no email address", first.user_id));
         };
-        let address = address
-            .parse::<lettre::Address>()
-            .map_err(|e| format!("user {}'s email address {address:?} is invalid: {e}", first.user_id))?;
+        // The same rule as `users add` and `users import` (an address stored before it was refused there fails here).
+        let address = crate::domain::user::sendable_address(address).map_err(|e| {
+            format!(
+                "user {}'s email address {address:?} cannot be sent to: {e}",
+                first.user_id
+            )
+        })?;
         // The email is named after its first delivery: the same group (kept
         // together by its stored Message-ID) gives the same name on every attempt.
         let leader = group.iter().copied().min().unwrap_or(first.id);

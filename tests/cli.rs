@@ -272,6 +272,48 @@ fn an_unreadable_inbox_is_an_operational_error() {
 }
 
 #[test]
+fn addresses_that_cannot_be_sent_to_are_refused_at_users_add_and_import_naming_line_and_column() {
+    let sb = Sandbox::new();
+    let out = sb.run_ok(
+        &["users", "add", "--id", "eve", "--email", "\"x@evil.org\"@example.org"],
+        1,
+    );
+    assert!(
+        out.stderr
+            .contains("--email: expected an email address like name@example.org without a quoted local part"),
+        "{}",
+        out.stderr
+    );
+    let file = sb.path("users.csv");
+    fs::write(
+        &file,
+        "user_id,email\nben,ben@example.org\neve,\"\"\"x@evil.org\"\"@example.org\"\nfay,\"\"\"a, b\"\"@example.org\"\ngus,gus@[127.0.0.1]\n",
+    )
+    .unwrap();
+    let out = sb.run_ok(&["users", "import", file.to_str().unwrap()], 1);
+    for (line, found) in [
+        (
+            3,
+            r#"found "\"x@evil.org\"@example.org"; expected an email address like name@example.org without a quoted local part ("..."@): mail cannot be sent to that"#,
+        ),
+        (
+            4,
+            r#"found "\"a, b\"@example.org"; expected an email address like name@example.org without a quoted local part"#,
+        ),
+        (
+            5,
+            r#"found "gus@[127.0.0.1]"; expected a domain name after the @, like name@example.org, not an address literal"#,
+        ),
+    ] {
+        let expected = format!("users.csv: line {line}, column 2 (email): {found}");
+        assert!(out.stderr.contains(&expected), "expected {expected}\n{}", out.stderr);
+    }
+    assert!(out.stderr.contains("nothing imported (3 problems)"), "{}", out.stderr);
+    let list = sb.run_ok(&["users", "list"], 0).stdout;
+    assert!(!list.contains("ben") && !list.contains("eve"), "{list}");
+}
+
+#[test]
 fn users_are_validated_added_once_and_imported_all_or_nothing() {
     let sb = Sandbox::new();
     let bad = sb.run(&[

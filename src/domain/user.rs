@@ -20,19 +20,15 @@ fn serialize_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_str(tz.name())
 }
 
-/// An email address, validated by lettre's parser (the one that will send to it).
+/// An email address that goalkeeper can send to: checked by [`sendable_address`], the one rule
+/// that `users add`, `users import` and the dispatcher share.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(s: &str) -> Result<Self, UserFieldError> {
-        if s.len() > 254 || s.chars().any(char::is_control) {
-            return Err(UserFieldError::Email);
-        }
-        lettre::Address::from_str(s)
-            .map(|_| Email(s.to_owned()))
-            .map_err(|_| UserFieldError::Email)
+        sendable_address(s).map(|_| Email(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -44,12 +40,52 @@ impl Email {
     }
 }
 
+/// `s` as the address an email is sent to, or why it cannot be one.
+///
+/// lettre's [`lettre::Address`] parser (the sender's own syntax) plus goalkeeper's rules, each of
+/// which stands for an address that lettre parses but cannot put on a message (its `To` header
+/// would not read back, and every delivery would fail with "missing destination address"):
+/// at most 254 bytes, no control characters or spaces, no quoted local part (`"a, b"@example.org`),
+/// no address literal as domain (`a@[127.0.0.1]`), and the `To` header written for it reads back
+/// as the same address.
+pub fn sendable_address(s: &str) -> Result<lettre::Address, UserFieldError> {
+    if s.len() > 254 || s.chars().any(char::is_control) {
+        return Err(UserFieldError::Email);
+    }
+    let address = lettre::Address::from_str(s).map_err(|_| UserFieldError::Email)?;
+    if address.user().contains(['"', '\\']) {
+        return Err(UserFieldError::EmailQuoted);
+    }
+    if address.domain().starts_with('[') {
+        return Err(UserFieldError::EmailLiteral);
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Err(UserFieldError::Email);
+    }
+    // What the dispatcher's message builder does with it: the `To` header it writes must parse back.
+    let header = lettre::message::Mailbox::new(None, address.clone()).to_string();
+    match header.parse::<lettre::message::Mailboxes>() {
+        Ok(read) if read.iter().map(|m| &m.email).eq([&address]) => Ok(address),
+        _ => Err(UserFieldError::Email),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserFieldError {
     #[error("user id: {0}")]
     Id(LabelError),
     #[error("expected an email address like name@example.org")]
     Email,
+    #[error(
+        "expected an email address like name@example.org without a quoted local part (\"...\"@): \
+         mail cannot be sent to that"
+    )]
+    EmailQuoted,
+    #[error(
+        "expected a domain name after the @, like name@example.org, not an address literal ([...]): \
+         mail cannot be sent to that"
+    )]
+    EmailLiteral,
     #[error("display name: {0}")]
     DisplayName(LabelError),
     #[error("expected an IANA time zone name like Europe/Berlin or America/New_York")]
@@ -152,5 +188,27 @@ mod tests {
         assert!(Email::parse("a@example.org\r\nBcc: x@evil.test").is_err());
         assert!(Email::parse("@example.org").is_err());
         assert!(Email::parse("a@").is_err());
+    }
+
+    #[test]
+    fn addresses_lettre_parses_but_cannot_send_to_are_refused_saying_why() {
+        for quoted in [
+            "\"x@evil.org\"@example.org",
+            "\"a, b\"@example.org",
+            "\"ab\"@example.org",
+        ] {
+            assert_eq!(Email::parse(quoted), Err(UserFieldError::EmailQuoted), "{quoted}");
+        }
+        for literal in ["a@[127.0.0.1]", "a@[IPv6:::1]"] {
+            assert_eq!(Email::parse(literal), Err(UserFieldError::EmailLiteral), "{literal}");
+        }
+        for fine in [
+            "a.b+tag@example.org",
+            "a!#$%&'*+-=?^_`{|}~@example.org",
+            "ünï@bücher.de",
+            "a@localhost",
+        ] {
+            assert_eq!(Email::parse(fine).map(|e| e.as_str().to_owned()), Ok(fine.to_owned()));
+        }
     }
 }

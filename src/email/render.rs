@@ -12,7 +12,9 @@
 //!   configured, `List-Unsubscribe`.
 //! - **Header safety**: every value that goes into a header or a part is put on one line first:
 //!   control characters, line breaks and runs of whitespace become one space. A name or title can
-//!   therefore never add or alter a header.
+//!   therefore never add or alter a header. Header text is also what a mail client decodes: a title
+//!   containing `=?` (the start of an RFC 2047 encoded word) is encoded whole, so it decodes to the
+//!   one-line text that was stored, never to a hidden line break; display names are quoted by lettre.
 
 use crate::config::EmailSettings;
 use crate::domain::alerts::AlertType;
@@ -167,7 +169,7 @@ pub fn render(sender: &Sender, email: &Outgoing) -> Result<Message, RenderError>
     let mut builder = Message::builder()
         .from(Mailbox::new(from_name, sender.from.email.clone()))
         .to(Mailbox::new(to_name, email.to.address.clone()))
-        .subject(subject)
+        .header(Subject(subject))
         .date(date)
         .message_id(Some(email.message_id.clone()))
         .header(AutoSubmitted);
@@ -348,6 +350,37 @@ fn shown_percent(percent: f64) -> u8 {
     }
     // Clamped to 0..=100 first, so the cast cannot truncate.
     percent.clamp(0.0, 100.0).floor() as u8
+}
+
+/// `Subject:`, encoded as lettre encodes it, except that text containing `=?` is RFC 2047-encoded
+/// whole: left as it is, a title that is itself an encoded word (`=?utf-8?b?...?=`) would be decoded
+/// by every mail client into whatever it hides, line breaks and fake header lines included.
+#[derive(Debug, Clone)]
+struct Subject(String);
+
+impl Header for Subject {
+    fn name() -> HeaderName {
+        lettre::message::header::Subject::name()
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Subject(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        if !self.0.contains("=?") {
+            return HeaderValue::new(Self::name(), self.0.clone());
+        }
+        let mut encoded = String::with_capacity(self.0.len() * 2);
+        let prefix = "Subject: ".len();
+        {
+            let mut writer = email_encoding::headers::writer::EmailWriter::new(&mut encoded, prefix, 0, false);
+            // Writing into a String cannot fail.
+            let _ = email_encoding::headers::rfc2047::encode(&self.0, &mut writer);
+        }
+        // Safe to pass as pre-encoded: RFC 2047 output is printable ASCII, folded by the writer.
+        HeaderValue::dangerous_new_pre_encoded(Self::name(), self.0.clone(), encoded)
+    }
 }
 
 /// `List-Unsubscribe: <url>` (RFC 2369).
@@ -864,6 +897,36 @@ mod tests {
         assert_eq!(one_line("\r\n"), "");
     }
 
+    /// `=?utf-8?b?...?=` whose payload decodes to `Eve` CR LF `Bcc: x@evil.example`.
+    const ENCODED_INJECTION: &str = "=?utf-8?b?RXZlDQpCY2M6IHhAZXZpbC5leGFtcGxl?=";
+
+    #[test]
+    fn a_goal_name_that_is_an_encoded_word_reaches_the_subject_as_the_text_it_was() {
+        let title = format!("Halfway there: {ENCODED_INJECTION}");
+        let email = received(&sender(None), &outgoing(vec![item(&title, ENCODED_INJECTION)]));
+        assert_eq!(email.subject(), title, "the mail client shows exactly the stored title");
+        assert!(!email.subject().contains("Bcc"), "{}", email.subject());
+        assert_eq!(email.header_names(), expected_headers(false));
+        assert_eq!(email.parsed().bcc(), None);
+        for text in ["=?", "a =?utf-8?q?x?= b", "=?x?=", "ünïcödé =?utf-8?b?QQ==?="] {
+            let email = received(&sender(None), &outgoing(vec![item(text, "g")]));
+            assert_eq!(email.subject(), text);
+        }
+    }
+
+    #[test]
+    fn a_display_name_that_is_an_encoded_word_reaches_the_to_header_as_the_text_it_was() {
+        let mut email = outgoing(vec![item("Halfway there", "g")]);
+        email.to.name = Some(ENCODED_INJECTION.to_owned());
+        let email = received(&sender(None), &email);
+        let parsed = email.parsed();
+        let to = parsed.to().and_then(|to| to.as_list()).unwrap();
+        assert_eq!(to.len(), 1);
+        assert_eq!(to[0].name(), Some(ENCODED_INJECTION));
+        assert_eq!(to[0].address(), Some("ada@example.com"));
+        assert_eq!(email.header_names(), expected_headers(false));
+    }
+
     /// Text with every kind of character, and the pieces of a header injection.
     fn hostile_text() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
@@ -877,8 +940,30 @@ mod tests {
             Just("\r\n\r\n<html>body</html>".to_owned()),
             Just("\"<x@evil.example>, ".to_owned()),
             Just("\\ ; : , @".to_owned()),
+            Just(ENCODED_INJECTION.to_owned()),
+            Just("=?".to_owned()),
+            Just("?=".to_owned()),
         ];
         proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn every_address_users_may_register_is_one_an_email_can_be_sent_to(
+            local in r#"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-"\\ ,@\[\]ü]{1,12}"#,
+            domain in r#"[a-z0-9.\-\[\]:ü]{1,12}"#,
+        ) {
+            let text = format!("{local}@{domain}");
+            if let Ok(address) = crate::domain::user::sendable_address(&text) {
+                let mut email = outgoing(vec![item("t", "g")]);
+                email.to.address = address;
+                let message = render(&sender(None), &email);
+                prop_assert!(message.is_ok(), "{text}: {message:?}");
+                let message = message.unwrap();
+                let to: Vec<String> = message.envelope().to().iter().map(ToString::to_string).collect();
+                prop_assert_eq!(to, vec![text]);
+            }
+        }
     }
 
     proptest! {
