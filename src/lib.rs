@@ -29,10 +29,14 @@
 //!   recorded in `job_runs`; [`daemon`]: running them on `[schedule]` until a signal, with a shared
 //!   [`daemon::State`] of counters and last runs, systemd notifications and a graceful shutdown;
 //!   [`stop`]: the cooperative stop request long work checks between files and emails.
+//! - [`auth`]: API bearer tokens (`gk_…`, stored as SHA-256): making, checking
+//!   ([`auth::authenticate`] → [`auth::Principal`]), listing and revoking them, and the
+//!   failed-attempt limiter per client address; storage through [`storage::TokenStorage`].
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
 //!   command does. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
 
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod commands;

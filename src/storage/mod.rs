@@ -8,6 +8,7 @@ pub mod jobs;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod tokens;
 
 pub use alerts::{
     AlertFilter, AlertRow, AlertStorage, DeliveryRow, DeliveryStatus, DueDelivery, Outcome, PlannedAlert,
@@ -15,6 +16,7 @@ pub use alerts::{
 pub use jobs::{JobKind, JobRun, JobStorage, PassLock};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tokens::{NewToken, RevokeOutcome, TokenRow, TokenStorage};
 
 use crate::domain::goal::{GoalStatus, NewProgress, ProgressEntry};
 use crate::domain::snapshot::Totals;

@@ -288,3 +288,4 @@ impl PgStore {
 impl_storage!(PgStore, Postgres, Backend::Postgres, MIGRATOR);
 super::alert_sql::impl_alert_storage!(PgStore, Postgres);
 super::jobs::impl_job_storage!(PgStore, Postgres, "CAST($3 AS JSONB)");
+super::tokens::impl_token_storage!(PgStore);
