@@ -11,6 +11,9 @@
 //! leaves its deliveries claimed; when the claim runs out they are sent again
 //! with the same Message-ID (at most one duplicate, never a loss).
 
+mod entry;
+pub use entry::{dispatcher, send_due, send_due_until};
+
 use crate::config::EmailSettings;
 use crate::domain::alerts::AlertType;
 use crate::domain::card::GoalCard;

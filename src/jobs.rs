@@ -122,7 +122,7 @@ impl<S: AlertStorage + JobStorage> JobContext<S> {
     /// Sends the emails due now.
     pub async fn dispatch(&self, wait: LockWait, stop: &Stop) -> anyhow::Result<Ran<DispatchSummary>> {
         self.guarded(JobKind::Dispatch, wait, |now| async move {
-            crate::email::dispatch_until(&self.store, &self.settings.email, now, stop).await
+            crate::dispatch::send_due_until(&self.store, &self.settings.email, now, stop).await
         })
         .await
     }

@@ -12,7 +12,7 @@
 //! - [`goals`]: keeping goals' progress in step with snapshots (backfill, sync, resync).
 //! - [`evaluate`]: the time-based alert pass (deadlines, update reminders).
 //! - [`dispatch`]: the email outbox sender (quiet hours, caps, gaps, digests,
-//!   retries, exactly-once claims).
+//!   retries, exactly-once claims), with its own entry point over the configured transport.
 //! - [`inbox`]: the CSV snapshot inbox: scanning, streaming validation,
 //!   all-or-nothing ingest, moving files to processed/failed.
 //! - [`schedule`]: cron expressions read in an IANA zone, fired at the right instants across
@@ -32,8 +32,11 @@
 //! - [`auth`]: API bearer tokens (`gk_…`, stored as SHA-256): making, checking
 //!   ([`auth::authenticate`] → [`auth::Principal`]), listing and revoking them, and the
 //!   failed-attempt limiter per client address; storage through [`storage::TokenStorage`].
-//! - [`cli`]: the command line (clap definitions) and [`commands`]: what each
-//!   command does. `main.rs` only parses and dispatches.
+//! - [`service`]: the operations the CLI and the HTTP API share (goals, progress, the dashboard,
+//!   alerts, preferences, snapshots), each taking the storage, the [`service::Caller`] (the one access
+//!   check), `now` and typed inputs, and returning typed results or one [`service::Error`].
+//! - [`cli`]: the command line (clap definitions) and [`commands`]: each command parses, calls
+//!   [`service`] and prints. `main.rs` only parses and dispatches.
 //! - [`telemetry`]: logging setup.
 
 pub mod auth;
@@ -52,6 +55,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod metrics;
 pub mod schedule;
+pub mod service;
 pub mod stop;
 pub mod storage;
 pub mod tabular;

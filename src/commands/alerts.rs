@@ -1,17 +1,23 @@
 //! `prefs show|set` and `alerts list|send|read`.
 
 use super::output::{json, table};
-use super::{Env, Exit};
+use super::{Env, Exit, refused};
 use crate::cli::{AlertsCommand, PrefsCommand};
-use crate::domain::UserId;
-use crate::domain::alerts::AlertType;
-use crate::domain::delivery::QuietHours;
-use crate::storage::{AlertFilter, AlertStorage, DeliveryStatus, Storage};
+use crate::service::alerts::{AlertQuery, PreferenceChanges};
+use crate::service::{Caller, Service};
+use crate::storage::{AlertStorage, Storage};
+
+fn no_user(what: &str, id: &str) -> String {
+    match what {
+        "user" => format!("no user {id:?}: register it with `goalkeeper users add`"),
+        _ => format!("no {what} {id:?}"),
+    }
+}
 
 pub async fn run_prefs(env: &Env, cmd: PrefsCommand) -> anyhow::Result<Exit> {
     crate::with_storage!(&env.settings.database.url, |store| {
         super::open(&store).await?;
-        let outcome = prefs(&store, env, cmd).await;
+        let outcome = prefs(&super::goals::service(&store, env), env, cmd).await;
         store.close().await;
         outcome
     })
@@ -20,47 +26,19 @@ pub async fn run_prefs(env: &Env, cmd: PrefsCommand) -> anyhow::Result<Exit> {
 pub async fn run_alerts(env: &Env, cmd: AlertsCommand) -> anyhow::Result<Exit> {
     crate::with_storage!(&env.settings.database.url, |store| {
         super::open(&store).await?;
-        let outcome = alerts(&store, env, cmd).await;
+        let outcome = alerts(&super::goals::service(&store, env), env, cmd).await;
         store.close().await;
         outcome
     })
 }
 
-async fn known_user<S: AlertStorage>(store: &S, id: &str) -> anyhow::Result<Option<UserId>> {
-    let Ok(user) = UserId::parse(id) else {
-        eprintln!("{id:?} is not a user id");
-        return Ok(None);
-    };
-    if store.get_user(&user).await?.is_none() {
-        eprintln!("no user {id:?}: register it with `goalkeeper users add`");
-        return Ok(None);
-    }
-    Ok(Some(user))
-}
-
-fn parse_types(flag: &str, names: &[String]) -> Result<Vec<AlertType>, String> {
-    names
-        .iter()
-        .map(|n| {
-            n.parse::<AlertType>().map_err(|_| {
-                let all: Vec<&str> = AlertType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("{flag}: found {n:?}; expected one of {}", all.join(", "))
-            })
-        })
-        .collect()
-}
-
-async fn prefs<S: AlertStorage>(store: &S, env: &Env, cmd: PrefsCommand) -> anyhow::Result<Exit> {
+async fn prefs<S: AlertStorage>(svc: &Service<S>, env: &Env, cmd: PrefsCommand) -> anyhow::Result<Exit> {
     match cmd {
         PrefsCommand::Show { user, json: as_json } => {
-            let Some(user) = known_user(store, &user).await? else {
-                return Ok(Exit::Rejected);
+            let (user, prefs) = match svc.preferences(&Caller::OPERATOR, &user).await {
+                Ok(p) => p,
+                Err(e) => return refused(e, no_user),
             };
-            let prefs = store
-                .preferences(&[user.as_str()])
-                .await?
-                .remove(user.as_str())
-                .unwrap_or_default();
             if as_json.json {
                 json(&serde_json::json!({ "user_id": user.as_str(), "preferences": prefs }))?;
             } else {
@@ -90,71 +68,28 @@ async fn prefs<S: AlertStorage>(store: &S, env: &Env, cmd: PrefsCommand) -> anyh
             disable,
             email,
         } => {
-            let Some(user) = known_user(store, &user).await? else {
-                return Ok(Exit::Rejected);
+            let changes = PreferenceChanges {
+                quiet_hours: quiet_hours.map(Some),
+                max_per_day,
+                min_gap_hours,
+                enable,
+                disable,
+                email_enabled: email.map(|e| e == "on"),
+                ..PreferenceChanges::default()
             };
-            let mut problems = Vec::new();
-            let enable = parse_types("--enable", &enable).unwrap_or_else(|e| {
-                problems.push(e);
-                Vec::new()
-            });
-            let disable = parse_types("--disable", &disable).unwrap_or_else(|e| {
-                problems.push(e);
-                Vec::new()
-            });
-            let quiet: Option<Option<QuietHours>> = match quiet_hours.as_deref() {
-                None => None,
-                Some("none") => Some(None),
-                Some(text) => match QuietHours::parse(text) {
-                    Ok(q) => Some(q),
-                    Err(e) => {
-                        problems.push(format!("--quiet-hours: {e}"));
-                        None
-                    }
-                },
-            };
-            if max_per_day == Some(0) {
-                problems
-                    .push("--max-per-day: found 0; expected at least 1 (emails are held, never dropped)".to_owned());
+            if let Err(e) = svc
+                .set_preferences(&Caller::OPERATOR, env.clock.now(), &user, &changes)
+                .await
+            {
+                return refused(e, no_user);
             }
-            if let Some(t) = enable.iter().find(|t| disable.contains(t)) {
-                problems.push(format!("{t} is both enabled and disabled"));
-            }
-            if !problems.is_empty() {
-                for p in problems {
-                    eprintln!("{p}");
-                }
-                return Ok(Exit::Rejected);
-            }
-            let mut prefs = store
-                .preferences(&[user.as_str()])
-                .await?
-                .remove(user.as_str())
-                .unwrap_or_default();
-            if let Some(q) = quiet {
-                prefs.quiet_hours = q;
-            }
-            if let Some(n) = max_per_day {
-                prefs.max_per_day = n;
-            }
-            if let Some(h) = min_gap_hours {
-                prefs.min_gap_hours = h;
-            }
-            prefs.enabled.extend(enable);
-            for t in disable {
-                prefs.enabled.remove(&t);
-            }
-            if let Some(e) = email {
-                prefs.email_enabled = e == "on";
-            }
-            store.set_preferences(&user, &prefs, env.clock.now()).await?;
             println!("preferences of {user} saved");
             Ok(Exit::Ok)
         }
     }
 }
 
-async fn alerts<S: AlertStorage>(store: &S, env: &Env, cmd: AlertsCommand) -> anyhow::Result<Exit> {
+async fn alerts<S: AlertStorage>(svc: &Service<S>, env: &Env, cmd: AlertsCommand) -> anyhow::Result<Exit> {
     match cmd {
         AlertsCommand::List {
             user,
@@ -162,28 +97,23 @@ async fn alerts<S: AlertStorage>(store: &S, env: &Env, cmd: AlertsCommand) -> an
             limit,
             json: as_json,
         } => {
-            let user = match user {
-                Some(u) => match known_user(store, &u).await? {
-                    Some(u) => Some(u),
-                    None => return Ok(Exit::Rejected),
+            let caller = match &user {
+                // An unknown user is refused, not shown as an empty list.
+                Some(u) => match svc.user(&Caller::OPERATOR, u).await {
+                    Ok(u) => Caller::Admin { acting_for: Some(u.id) },
+                    Err(e) => return refused(e, no_user),
                 },
-                None => None,
+                None => Caller::OPERATOR,
             };
-            let status = match status.as_deref().map(str::parse::<DeliveryStatus>) {
-                Some(Err(e)) => {
-                    eprintln!("--status: {e}");
-                    return Ok(Exit::Rejected);
-                }
-                Some(Ok(s)) => Some(s),
-                None => None,
+            let query = AlertQuery {
+                status,
+                unread: None,
+                limit,
             };
-            let rows = store
-                .list_alerts(AlertFilter {
-                    user: user.as_ref(),
-                    status,
-                    limit,
-                })
-                .await?;
+            let rows = match svc.alerts(&caller, &query).await {
+                Ok(rows) => rows,
+                Err(e) => return refused(e, no_user),
+            };
             if as_json.json {
                 return json(&rows).map(|()| Exit::Ok);
             }
@@ -227,18 +157,16 @@ async fn alerts<S: AlertStorage>(store: &S, env: &Env, cmd: AlertsCommand) -> an
             Ok(Exit::Ok)
         }
         AlertsCommand::Send => {
-            let summary = crate::email::dispatch(store, &env.settings.email, env.clock.now()).await?;
+            let summary = crate::dispatch::send_due(&svc.store, &env.settings.email, env.clock.now()).await?;
             println!("{summary}");
             Ok(Exit::Ok)
         }
-        AlertsCommand::Read { id } => {
-            if store.mark_read(id, env.clock.now()).await? {
+        AlertsCommand::Read { id } => match svc.mark_read(&Caller::OPERATOR, env.clock.now(), id).await {
+            Ok(_) => {
                 println!("alert {id} marked read");
                 Ok(Exit::Ok)
-            } else {
-                eprintln!("no alert {id}");
-                Ok(Exit::Rejected)
             }
-        }
+            Err(e) => refused(e, |_, id| format!("no alert {id}")),
+        },
     }
 }

@@ -117,7 +117,7 @@ pub async fn run(dir: &Path, fixtures: &Path, mut settings: Settings) -> anyhow:
         clock: Clock::Fixed(start),
     };
     print!("2. Set their goals from {}: ", goals_csv.display());
-    super::goals::import(&store, &env, &goals_csv).await?;
+    super::goals::import(&super::goals::service(&store, &env), &env, &goals_csv).await?;
 
     let where_to = match env.settings.email.transport {
         TransportKind::File => format!("as .eml files in {}", env.settings.email.file.dir.display()),
@@ -165,7 +165,7 @@ pub async fn run(dir: &Path, fixtures: &Path, mut settings: Settings) -> anyhow:
         let pass = crate::evaluate::time_pass(&store, &mut alerter, arrival).await?;
         let mut emails = 0;
         for at in std::iter::once(arrival).chain(LATER_SENDS.iter().map(|d| arrival + *d)) {
-            let sent = crate::email::dispatch(&store, &env.settings.email, at).await?;
+            let sent = crate::dispatch::send_due(&store, &env.settings.email, at).await?;
             emails += sent.emails_sent;
             last_now = at;
         }
@@ -193,7 +193,7 @@ pub async fn run(dir: &Path, fixtures: &Path, mut settings: Settings) -> anyhow:
 
     env.clock = Clock::Fixed(last_now);
     println!("\n5. Where the goals stand as of {}:\n", last_now.date_naive());
-    super::goals::dashboard(&store, &env, None, false).await?;
+    super::goals::dashboard(&super::goals::service(&store, &env), &env, None, false).await?;
 
     show_emails(&store, &env, last_now).await?;
     println!(

@@ -119,3 +119,42 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
 async fn open<S: crate::storage::Storage>(store: &S) -> anyhow::Result<()> {
     store.migrate().await
 }
+
+/// The operator's view through the service layer: the CLI acts for everyone, or for `--user`.
+fn operator(user: Option<&str>) -> crate::service::Caller {
+    crate::service::Caller::Admin {
+        acting_for: user.map(|u| crate::domain::UserId::from_trusted(u.to_owned())),
+    }
+}
+
+/// The flag a service field is given with, or `None` when its message stands alone.
+fn flag_of(field: &str) -> Option<String> {
+    Some(match field {
+        "target_value" => "--target".to_owned(),
+        "links.accounts" => "--account".to_owned(),
+        "links.categories" => "--category".to_owned(),
+        "reminder_day" => "reminder day".to_owned(),
+        f if f.starts_with("params.") || f == "template" => return None,
+        f => format!("--{}", f.replace('_', "-")),
+    })
+}
+
+/// Prints why the service refused a call (exit 1); a database or other operational failure stays an
+/// error (exit 2). `not_found` words a missing object for this command.
+fn refused(e: crate::service::Error, not_found: impl FnOnce(&str, &str) -> String) -> anyhow::Result<Exit> {
+    use crate::service::Error;
+    match e {
+        Error::Internal(e) => return Err(e),
+        Error::NotFound { what, id } => eprintln!("{}", not_found(what, &id)),
+        Error::Invalid(fields) => {
+            for f in fields {
+                match flag_of(&f.field) {
+                    Some(flag) => eprintln!("{flag}: {}", f.message),
+                    None => eprintln!("{}", f.message),
+                }
+            }
+        }
+        other => eprintln!("{other}"),
+    }
+    Ok(Exit::Rejected)
+}

@@ -1,26 +1,29 @@
 //! `snapshots list | show`.
 
 use super::output::{json, table};
-use super::{Env, Exit};
+use super::{Env, Exit, operator, refused};
 use crate::cli::SnapshotsCommand;
-use crate::domain::{Period, UserId};
-use crate::storage::Storage;
+use crate::service::{Caller, Service};
+use crate::storage::{AlertStorage, Storage};
 
 pub async fn run(env: &Env, cmd: SnapshotsCommand) -> anyhow::Result<Exit> {
     crate::with_storage!(&env.settings.database.url, |store| {
         super::open(&store).await?;
+        let svc = super::goals::service(&store, env);
         let exit = match cmd {
-            SnapshotsCommand::List { user, json } => list(&store, user.as_deref(), json.json).await,
-            SnapshotsCommand::Show { user, period, json } => show(&store, &user, &period, json.json).await,
+            SnapshotsCommand::List { user, json } => list(&svc, user.as_deref(), json.json).await,
+            SnapshotsCommand::Show { user, period, json } => show(&svc, &user, &period, json.json).await,
         };
         store.close().await;
         exit
     })
 }
 
-async fn list<S: Storage>(store: &S, user: Option<&str>, as_json: bool) -> anyhow::Result<Exit> {
-    let user = user.map(|u| UserId::from_trusted(u.to_owned()));
-    let rows = store.list_snapshots(user.as_ref()).await?;
+async fn list<S: AlertStorage>(svc: &Service<S>, user: Option<&str>, as_json: bool) -> anyhow::Result<Exit> {
+    let rows = match svc.snapshots(&operator(user)).await {
+        Ok(rows) => rows,
+        Err(e) => return refused(e, |what, id| format!("no {what} {id:?}")),
+    };
     if as_json {
         json(&rows)?;
     } else {
@@ -59,15 +62,16 @@ async fn list<S: Storage>(store: &S, user: Option<&str>, as_json: bool) -> anyho
     Ok(Exit::Ok)
 }
 
-async fn show<S: Storage>(store: &S, user: &str, period: &str, as_json: bool) -> anyhow::Result<Exit> {
-    let Ok(period) = period.parse::<Period>() else {
-        eprintln!("PERIOD: found {period:?}; expected a month as YYYY-MM, like 2025-01");
-        return Ok(Exit::Rejected);
-    };
-    let user = UserId::from_trusted(user.to_owned());
-    let Some(snap) = store.get_snapshot(&user, period).await? else {
-        eprintln!("no snapshot stored for user {user} in {period}");
-        return Ok(Exit::Rejected);
+async fn show<S: AlertStorage>(svc: &Service<S>, user: &str, period: &str, as_json: bool) -> anyhow::Result<Exit> {
+    let snap = match svc.snapshot(&Caller::OPERATOR, user, period).await {
+        Ok(snap) => snap,
+        Err(crate::service::Error::Invalid(fields)) => {
+            for f in fields {
+                eprintln!("PERIOD: {}", f.message);
+            }
+            return Ok(Exit::Rejected);
+        }
+        Err(e) => return refused(e, |_, _| format!("no snapshot stored for user {user} in {period}")),
     };
     if as_json {
         json(&snap)?;
@@ -76,7 +80,7 @@ async fn show<S: Storage>(store: &S, user: &str, period: &str, as_json: bool) ->
     let s = &snap.summary;
     println!(
         "Snapshot of {} for {} (version {} of {}, from {})",
-        snap.row.user_id, period, snap.row.version, snap.versions, snap.row.file_name
+        snap.row.user_id, snap.row.period, snap.row.version, snap.versions, snap.row.file_name
     );
     let rate = s
         .savings_rate
