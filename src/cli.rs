@@ -85,6 +85,9 @@ pub enum Command {
     /// Alerts raised and their email deliveries
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// API bearer tokens: create one (shown once), list, revoke
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Every goal of a user (or of everyone) at a glance
     Dashboard {
         #[arg(long)]
@@ -255,6 +258,39 @@ pub enum SnapshotsCommand {
         period: String,
         #[command(flatten)]
         json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for a user (or an operator token with --admin) and print it once
+    Create {
+        /// The user the token acts for
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        user: Option<String>,
+        /// An operator token: may act on any user
+        #[arg(long)]
+        admin: bool,
+        /// A label to recognise it by in `tokens list`, e.g. laptop
+        #[arg(long, value_name = "LABEL")]
+        name: Option<String>,
+        /// The last day it works, YYYY-MM-DD in the user's time zone (UTC for --admin), or an RFC 3339 instant
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List tokens (never the tokens themselves): id, user, label, dates, status
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Revoke a token: it stops working at once
+    Revoke {
+        /// The token's id, as `tokens list` shows it
+        id: i64,
     },
 }
 

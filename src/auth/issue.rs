@@ -84,7 +84,7 @@ pub struct IssuedToken {
 /// Why a token could not be made, listed or revoked.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("no user {0}; register them first with `goalkeeper users add`")]
+    #[error("unknown user {:?}: register it with `goalkeeper users add` first", .0.as_str())]
     UnknownUser(UserId),
     #[error("--name: {0}")]
     BadName(LabelError),

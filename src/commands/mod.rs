@@ -11,6 +11,7 @@ mod output;
 mod run_once;
 mod snapshots;
 mod status;
+mod tokens;
 mod users;
 
 use crate::cli::{Cli, Command};
@@ -111,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Templates(cmd) => goals::run_templates(cmd),
         Command::Prefs(cmd) => alerts::run_prefs(&env, cmd).await,
         Command::Alerts(cmd) => alerts::run_alerts(&env, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&env, cmd).await,
         Command::Dashboard { user, json } => goals::run_dashboard(&env, user, json.json).await,
     }
 }
