@@ -218,8 +218,15 @@ async fn a_token_with_an_expiry_date_works_through_that_day_in_its_users_zone<S:
     );
     let listed = auth::issue::list(&store, None, end).await.unwrap();
     assert_eq!(listed[0].status, TokenStatus::Expired);
-    assert_eq!(auth::issue::count_active(&store, end).await.unwrap(), 0);
-    assert_eq!(auth::issue::count_active(&store, at(2, 0)).await.unwrap(), 1);
+    let counts = |active, expired, revoked| auth::issue::TokenCounts {
+        active,
+        expired,
+        revoked,
+    };
+    assert_eq!(auth::issue::counts(&store, end).await.unwrap(), counts(0, 1, 0));
+    assert_eq!(auth::issue::counts(&store, at(2, 0)).await.unwrap(), counts(1, 0, 0));
+    auth::issue::revoke(&store, issued.row.id, at(3, 0)).await.unwrap();
+    assert_eq!(auth::issue::counts(&store, end).await.unwrap(), counts(0, 0, 1));
 }
 
 async fn tokens_are_refused_for_unknown_users_bad_names_and_past_expiries<S: TokenStorage>(store: S) {

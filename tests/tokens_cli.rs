@@ -238,3 +238,23 @@ fn the_token_never_appears_in_the_logs_even_at_trace_level() {
     assert!(!logs.contains(&token));
     assert!(!logs.contains(&auth::hash_token(&token)), "nor its hash");
 }
+
+#[test]
+fn status_counts_the_tokens_by_status() {
+    let sb = sandbox_with_users();
+    sb.run_ok(&["tokens", "create", "--user", "ana", NOW], 0);
+    sb.run_ok(&["tokens", "create", "--admin", NOW], 0);
+    sb.run_ok(
+        &["tokens", "create", "--user", "ben", "--expires", "2026-03-08", NOW],
+        0,
+    );
+    sb.run_ok(&["tokens", "revoke", "2", NOW], 0);
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.run_ok(&["status", "--json", "--now=2026-03-09T00:00:00Z"], 0).stdout).unwrap();
+    assert_eq!(
+        status["tokens"],
+        serde_json::json!({ "active": 1, "expired": 1, "revoked": 1 })
+    );
+    let text = sb.run_ok(&["status", NOW], 0).stdout;
+    assert!(text.contains("API tokens: 2 active, 0 expired, 1 revoked\n"), "{text}");
+}

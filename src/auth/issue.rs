@@ -223,13 +223,26 @@ pub async fn revoke<S: TokenStorage>(store: &S, id: i64, now: DateTime<Utc>) -> 
     }
 }
 
-/// How many tokens are active at `now` (for `goalkeeper status`).
-pub async fn count_active<S: TokenStorage>(store: &S, now: DateTime<Utc>) -> Result<usize, TokenError> {
+/// How many tokens there are, by status at one instant (for `goalkeeper status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokenCounts {
+    pub active: usize,
+    pub expired: usize,
+    pub revoked: usize,
+}
+
+/// Every token counted by its status at `now`.
+pub async fn counts<S: TokenStorage>(store: &S, now: DateTime<Utc>) -> Result<TokenCounts, TokenError> {
     let rows = store.list_tokens(None).await.map_err(TokenError::Storage)?;
-    Ok(rows
-        .iter()
-        .filter(|r| TokenStatus::of(r, now) == TokenStatus::Active)
-        .count())
+    let mut counts = TokenCounts::default();
+    for row in &rows {
+        match TokenStatus::of(row, now) {
+            TokenStatus::Active => counts.active += 1,
+            TokenStatus::Expired => counts.expired += 1,
+            TokenStatus::Revoked => counts.revoked += 1,
+        }
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]

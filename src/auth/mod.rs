@@ -60,6 +60,18 @@ impl Principal {
     }
 }
 
+/// The service layer's caller for a token's principal: a user token is that user; an admin token
+/// is an operator acting for everyone (narrow it with `Caller::Admin { acting_for }` for
+/// `?user=ID`).
+impl From<Principal> for crate::service::Caller {
+    fn from(principal: Principal) -> Self {
+        match principal {
+            Principal::User(id) => crate::service::Caller::User(id),
+            Principal::Admin => crate::service::Caller::OPERATOR,
+        }
+    }
+}
+
 impl std::fmt::Display for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

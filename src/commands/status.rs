@@ -4,8 +4,10 @@
 
 use super::output::table;
 use super::{Env, Exit};
+use crate::auth::issue::TokenCounts;
 use crate::inbox::scan;
-use crate::storage::{AlertStorage, Backend, DeliveryStatus, JobRun, JobStorage, Storage};
+use crate::storage::{AlertStorage, Backend, DeliveryStatus, JobRun, JobStorage, Storage, TokenStorage};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,6 +19,8 @@ struct Report {
     deliveries: Option<BTreeMap<DeliveryStatus, i64>>,
     /// The latest run of each job.
     jobs: Option<Vec<JobRun>>,
+    /// API tokens by status now (never the tokens).
+    tokens: Option<crate::auth::issue::TokenCounts>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -44,15 +48,15 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
     // In a block of its own: a failed connection is part of the report, not the end of the command.
     let from_db = async {
         crate::with_storage!(url, |store| {
-            let outcome = query(&store).await;
+            let outcome = query(&store, env.clock.now()).await;
             store.close().await;
             outcome
         })
     }
     .await;
-    let (deliveries, jobs, error) = match from_db {
-        Ok((d, j)) => (Some(d), Some(j), None),
-        Err(e) => (None, None, Some(format!("{e:#}"))),
+    let (deliveries, jobs, tokens, error) = match from_db {
+        Ok((d, j, t)) => (Some(d), Some(j), Some(t), None),
+        Err(e) => (None, None, None, Some(format!("{e:#}"))),
     };
     let report = Report {
         database: Database {
@@ -66,6 +70,7 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
         inbox: inbox(&env.settings.inbox.dir, &env.settings.inbox.failed_dir),
         deliveries,
         jobs,
+        tokens,
     };
     if json {
         super::output::json(&report)?;
@@ -78,11 +83,13 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
     }
 }
 
-async fn query<S: AlertStorage + JobStorage>(
+async fn query<S: AlertStorage + JobStorage + TokenStorage>(
     store: &S,
-) -> anyhow::Result<(BTreeMap<DeliveryStatus, i64>, Vec<JobRun>)> {
+    now: DateTime<Utc>,
+) -> anyhow::Result<(BTreeMap<DeliveryStatus, i64>, Vec<JobRun>, TokenCounts)> {
     super::open(store).await?;
-    Ok((store.delivery_counts().await?, store.last_runs().await?))
+    let tokens = crate::auth::issue::counts(store, now).await?;
+    Ok((store.delivery_counts().await?, store.last_runs().await?, tokens))
 }
 
 fn inbox(dir: &Path, failed_dir: &Path) -> Inbox {
@@ -126,6 +133,12 @@ fn print_text(r: &Report) {
     if let Some(d) = &r.deliveries {
         let parts: Vec<String> = d.iter().map(|(s, n)| format!("{n} {s}")).collect();
         println!("deliveries: {}", parts.join(", "));
+    }
+    if let Some(t) = &r.tokens {
+        println!(
+            "API tokens: {} active, {} expired, {} revoked",
+            t.active, t.expired, t.revoked
+        );
     }
     if let Some(jobs) = &r.jobs {
         if jobs.is_empty() {
