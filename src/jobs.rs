@@ -52,7 +52,7 @@ pub trait Summary: serde::Serialize + std::fmt::Display + Send {
 
 impl Summary for InboxSummary {
     fn is_idle(&self) -> bool {
-        self.files == 0 && self.duplicates == 0 && self.failed == 0
+        self.files == 0 && self.duplicates == 0 && self.failed == 0 && self.unreadable == 0
     }
 }
 

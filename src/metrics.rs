@@ -55,7 +55,7 @@ impl Metrics {
         let files = Family::<Labels, Counter>::default();
         registry.register(
             "files",
-            "Inbox files by outcome (stored, duplicate, failed)",
+            "Inbox files by outcome (stored, duplicate, failed, unreadable)",
             files.clone(),
         );
         let snapshots = Counter::default();
@@ -126,6 +126,9 @@ impl Metrics {
         i.files
             .get_or_create(&label("outcome", "failed"))
             .inc_by(s.failed as u64);
+        i.files
+            .get_or_create(&label("outcome", "unreadable"))
+            .inc_by(s.unreadable as u64);
         i.snapshots.inc_by(s.snapshots as u64);
         i.progress_entries.inc_by(s.progress_entries as u64);
     }
@@ -215,6 +218,7 @@ mod tests {
         let one_stored_one_failed = crate::inbox::InboxSummary {
             files: 1,
             failed: 1,
+            unreadable: 2,
             ..Default::default()
         };
         m.summary("inbox", &serde_json::to_value(one_stored_one_failed).unwrap());
@@ -230,6 +234,7 @@ mod tests {
         for line in [
             "goalkeeper_files_total{outcome=\"stored\"} 3",
             "goalkeeper_files_total{outcome=\"failed\"} 1",
+            "goalkeeper_files_total{outcome=\"unreadable\"} 2",
             "goalkeeper_files_total{outcome=\"duplicate\"} 1",
             "goalkeeper_snapshots_stored_total 8",
             "goalkeeper_progress_entries_total 16",

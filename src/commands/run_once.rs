@@ -56,12 +56,21 @@ async fn process<S: AlertStorage + JobStorage>(store: &S, env: &Env) -> anyhow::
     // The phases, for bench/ingest.sh.
     tracing::debug!(inbox_ms, time_pass_ms, dispatch_ms, "run-once phases (milliseconds)");
     println!("{sent}");
-    if summary.failed > 0 {
-        eprintln!(
-            "{} file(s) rejected: see the .errors.txt files in {}",
-            summary.failed,
-            env.settings.inbox.failed_dir.display()
-        );
+    if summary.failed > 0 || summary.unreadable > 0 {
+        if summary.failed > 0 {
+            eprintln!(
+                "{} file(s) rejected: see the .errors.txt files in {}",
+                summary.failed,
+                env.settings.inbox.failed_dir.display()
+            );
+        }
+        if summary.unreadable > 0 {
+            eprintln!(
+                "{} file(s) could not be read and were quarantined: see the .errors.txt files in {}",
+                summary.unreadable,
+                env.settings.inbox.failed_dir.display()
+            );
+        }
         Ok(Exit::Rejected)
     } else {
         Ok(Exit::Ok)
@@ -114,7 +123,7 @@ async fn report<S: AlertStorage>(store: &S, env: &Env) -> anyhow::Result<Exit> {
                 corrections += c;
             }
             Verdict::Duplicate { .. } => duplicates += 1,
-            Verdict::Reject { .. } => rejected += 1,
+            Verdict::Reject { .. } | Verdict::Unreadable { .. } => rejected += 1,
             Verdict::Vanished => {}
         }
     }

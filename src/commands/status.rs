@@ -36,8 +36,10 @@ struct Inbox {
     /// Files waiting to be processed (`None`: the folder cannot be read).
     waiting: Option<usize>,
     failed_dir: String,
-    /// Rejected files in failed_dir (without their .errors.txt).
+    /// Rejected files in failed_dir (without their .errors.txt), the unreadable ones included.
     failed: Option<usize>,
+    /// Of those, files quarantined because they could not be read (their .errors.txt says so).
+    unreadable: Option<usize>,
     /// Why a folder could not be read.
     error: Option<String>,
 }
@@ -104,11 +106,19 @@ fn inbox(dir: &Path, failed_dir: &Path) -> Inbox {
     };
     let waiting = count(dir, "reading the inbox");
     let failed = count(failed_dir, "reading failed_dir");
+    let unreadable = failed.map(|_| {
+        scan::scan(failed_dir)
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| crate::inbox::unreadable::was_quarantined_as_unreadable(&c.path))
+            .count()
+    });
     Inbox {
         dir: dir.display().to_string(),
         waiting,
         failed_dir: failed_dir.display().to_string(),
         failed,
+        unreadable,
         error: (!errors.is_empty()).then(|| errors.join("; ")),
     }
 }
@@ -120,8 +130,12 @@ fn print_text(r: &Report) {
         Some(e) => println!("database: {backend}, NOT reachable: {e}"),
     }
     let shown = |n: Option<usize>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let unreadable = match r.inbox.unreadable {
+        Some(n) if n > 0 => format!(" ({n} of them unreadable: fix their permissions or disk, then move them back)"),
+        _ => String::new(),
+    };
     println!(
-        "inbox: {} files waiting in {}, {} failed in {}",
+        "inbox: {} files waiting in {}, {} failed in {}{unreadable}",
         shown(r.inbox.waiting),
         r.inbox.dir,
         shown(r.inbox.failed),

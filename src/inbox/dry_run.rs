@@ -26,6 +26,8 @@ pub enum Verdict {
     Reject { first_problem: String, problems: u64 },
     /// Its content is already stored (or is an earlier file's in this inbox): moved, not stored.
     Duplicate { of: String },
+    /// It cannot be read (permission denied, an I/O error): a run would move it to `failed_dir`.
+    Unreadable { error: String, advice: String },
     /// It disappeared while being looked at.
     Vanished,
 }
@@ -59,6 +61,9 @@ impl std::fmt::Display for FileVerdict {
                 Ok(())
             }
             Verdict::Duplicate { of } => write!(f, "{}: duplicate of {of} (would be moved, not stored)", self.file),
+            Verdict::Unreadable { error, advice } => {
+                write!(f, "{}: would quarantine as unreadable: {error}; {advice}", self.file)
+            }
             Verdict::Vanished => write!(f, "{}: gone before it could be read", self.file),
         }
     }
@@ -126,6 +131,7 @@ fn rejected(problems: Problems) -> Verdict {
 enum Read {
     Vanished,
     Rejected(Problem),
+    Unreadable(super::unreadable::Unreadable),
     Checked(Box<snapshot_file::Checked>),
 }
 
@@ -135,8 +141,17 @@ fn read(path: &std::path::Path, max: u64) -> io::Result<Read> {
         Opened::File(file, _) => file,
         Opened::Vanished => return Ok(Read::Vanished),
         Opened::Rejected(p) => return Ok(Read::Rejected(p)),
+        Opened::Unreadable(e) => return Ok(Read::Unreadable(super::unreadable::Unreadable::opening(e))),
     };
-    let mut checked = snapshot_file::check(io::Read::take(file, max + 1), &mut io::sink(), &|_| false)?;
+    let mut source = super::unreadable::Noted::new(io::Read::take(file, max + 1));
+    let mut checked = match snapshot_file::check(&mut source, &mut io::sink(), &|_| false) {
+        Ok(checked) => checked,
+        Err(e) if source.failed.is_some() => return Ok(Read::Unreadable(super::unreadable::Unreadable::reading(e))),
+        Err(e) => return Err(e),
+    };
+    if let Some(e) = source.failed {
+        return Ok(Read::Unreadable(super::unreadable::Unreadable::reading(e)));
+    }
     if checked.size > max {
         checked.problems.push(Problem::file(format!(
             "a file of at most {max} bytes (inbox.max_file_bytes), but it grew past that while being read"
@@ -157,6 +172,12 @@ async fn judge<S: Storage>(
     let mut checked = match read {
         Read::Vanished => return Ok(Verdict::Vanished),
         Read::Rejected(p) => return Ok(reject(p)),
+        Read::Unreadable(why) => {
+            return Ok(Verdict::Unreadable {
+                error: format!("{} failed with \"{}\"", why.step, why.error),
+                advice: why.advice().to_owned(),
+            });
+        }
         Read::Checked(c) => *c,
     };
     if let Some(sha) = &checked.sha256 {

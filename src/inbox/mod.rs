@@ -11,6 +11,7 @@ pub mod moves;
 pub mod scan;
 pub mod snapshot_file;
 pub mod spill;
+pub mod unreadable;
 
 use crate::config::InboxSettings;
 use crate::domain::{User, UserId};
@@ -38,8 +39,11 @@ pub struct InboxSummary {
     pub lines: u64,
     /// Files whose content was already stored: moved, not stored again.
     pub duplicates: usize,
-    /// Files moved to `failed_dir`.
+    /// Files moved to `failed_dir` because their content was rejected.
     pub failed: usize,
+    /// Files moved to `failed_dir` because they could not be read (permission denied, an I/O error).
+    #[serde(default)]
+    pub unreadable: usize,
     /// Goal progress entries written for the stored files.
     pub progress_entries: usize,
     /// Goals that reached their target with these files.
@@ -54,7 +58,11 @@ impl std::fmt::Display for InboxSummary {
             f,
             "inbox: {} files processed, {} snapshots stored, {} corrections, {} duplicates, {} failed",
             self.files, self.snapshots, self.corrections, self.duplicates, self.failed
-        )
+        )?;
+        if self.unreadable > 0 {
+            write!(f, ", {} unreadable", self.unreadable)?;
+        }
+        Ok(())
     }
 }
 
@@ -69,6 +77,8 @@ enum Outcome {
     },
     Duplicate,
     Failed,
+    /// Quarantined: it could not be read.
+    Unreadable,
 }
 
 /// Everything a run needs besides storage.
@@ -199,6 +209,7 @@ impl InboxRun<'_> {
                 }
                 Some(Outcome::Duplicate) => summary.duplicates += 1,
                 Some(Outcome::Failed) => summary.failed += 1,
+                Some(Outcome::Unreadable) => summary.unreadable += 1,
                 None => {}
             }
         }
@@ -219,6 +230,7 @@ impl InboxRun<'_> {
         let (file, modified, mut checked, spill) = match prepared {
             Prepared::Vanished => return Ok(None),
             Prepared::Rejected(problem) => return self.fail(path, name, problem).map(Some),
+            Prepared::Unreadable(why) => return self.quarantine(path, name, &why).map(Some),
             Prepared::Read {
                 file,
                 modified,
@@ -350,6 +362,24 @@ impl InboxRun<'_> {
         Ok(())
     }
 
+    /// Moves a file that cannot be read to `failed_dir` (a rename needs no read access) with a report
+    /// of what failed and what to do.
+    fn quarantine(&self, path: &Path, name: &str, why: &unreadable::Unreadable) -> anyhow::Result<Outcome> {
+        let to = moves::move_failed(path, &self.settings.failed_dir, name, &why.report(name)).with_context(|| {
+            format!(
+                "moving the unreadable file {name} to {}",
+                self.settings.failed_dir.display()
+            )
+        })?;
+        tracing::warn!(
+            step = why.step,
+            error = %why.error,
+            errors = %moves::errors_path(&to).display(),
+            "cannot be read: quarantined in failed_dir; the next files go on"
+        );
+        Ok(Outcome::Unreadable)
+    }
+
     fn fail(&self, path: &Path, name: &str, problem: Problem) -> anyhow::Result<Outcome> {
         let mut all = Problems::default();
         all.push(problem);
@@ -430,6 +460,8 @@ enum Prepared {
     Vanished,
     /// It cannot be read as a snapshot file at all.
     Rejected(Problem),
+    /// Opening or reading it failed (permission denied, an I/O error).
+    Unreadable(unreadable::Unreadable),
     Read {
         file: File,
         /// When the file was last modified as it was opened.
@@ -458,18 +490,28 @@ fn spawn_prepare(
 
 /// Opens a file without following links, checks its size, then reads it
 /// once: hashing, validating and spilling its lines to an unnamed temporary
-/// file in `spill_dir` (gone with the process, whatever happens). Errors are
-/// operational (the file exists but cannot be read).
+/// file in `spill_dir` (gone with the process, whatever happens). A file that
+/// cannot be opened or read is [`Prepared::Unreadable`]; errors are operational
+/// (the spill file cannot be written, no file descriptor left).
 fn prepare(path: &Path, max: u64, spill_dir: &Path, wanted: &HashSet<String>) -> io::Result<Prepared> {
     let (file, meta) = match open_candidate(path, max)? {
         Opened::File(file, meta) => (file, meta),
         Opened::Vanished => return Ok(Prepared::Vanished),
         Opened::Rejected(p) => return Ok(Prepared::Rejected(p)),
+        Opened::Unreadable(e) => return Ok(Prepared::Unreadable(unreadable::Unreadable::opening(e))),
     };
     let modified = meta.modified()?;
     let mut spill = io::BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(spill_dir)?);
     let wants_summary = |user: &str| wanted.contains(user);
-    let mut checked = snapshot_file::check(io::Read::take(file.try_clone()?, max + 1), &mut spill, &wants_summary)?;
+    let mut source = unreadable::Noted::new(io::Read::take(file.try_clone()?, max + 1));
+    let mut checked = match snapshot_file::check(&mut source, &mut spill, &wants_summary) {
+        Ok(checked) => checked,
+        Err(e) if source.failed.is_some() => return Ok(Prepared::Unreadable(unreadable::Unreadable::reading(e))),
+        Err(e) => return Err(e),
+    };
+    if let Some(e) = source.failed {
+        return Ok(Prepared::Unreadable(unreadable::Unreadable::reading(e)));
+    }
     let mut spill = spill.into_inner().map_err(io::IntoInnerError::into_error)?;
     io::Seek::rewind(&mut spill)?;
     if checked.size > max {
@@ -492,10 +534,13 @@ enum Opened {
     Vanished,
     /// Not a regular file, or too large.
     Rejected(Problem),
+    /// It exists but cannot be opened (permission denied, an I/O error).
+    Unreadable(io::Error),
 }
 
 /// Opens a candidate without following links and checks that it is a regular file of at most `max`
-/// bytes. Errors are operational (the file exists but cannot be opened).
+/// bytes. Errors are operational (no file descriptor left, out of memory); a file that cannot be
+/// opened is [`Opened::Unreadable`].
 fn open_candidate(path: &Path, max: u64) -> io::Result<Opened> {
     let file = match open_no_follow(path) {
         Ok(f) => f,
@@ -504,9 +549,14 @@ fn open_candidate(path: &Path, max: u64) -> io::Result<Opened> {
             let p = Problem::file("a regular file, but this is a symbolic link; goalkeeper never follows links");
             return Ok(Opened::Rejected(p));
         }
-        Err(e) => return Err(e),
+        Err(e) if is_operational(&e) => return Err(e),
+        Err(e) => return Ok(Opened::Unreadable(e)),
     };
-    let meta = file.metadata()?;
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) if is_operational(&e) => return Err(e),
+        Err(e) => return Ok(Opened::Unreadable(e)),
+    };
     if !meta.is_file() {
         return Ok(Opened::Rejected(Problem::file(
             "a regular file, but this is a FIFO, socket or device",
@@ -519,6 +569,15 @@ fn open_candidate(path: &Path, max: u64) -> io::Result<Opened> {
         ))));
     }
     Ok(Opened::File(file, meta))
+}
+
+/// Errors that say nothing about the file but about the process (out of file descriptors or
+/// memory): the pass stops and the file stays in the inbox for the next run.
+fn is_operational(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EINTR)
+    )
 }
 
 /// Opens without following a symlink (`O_NOFOLLOW`) and without blocking on a
@@ -570,6 +629,21 @@ mod tests {
                 .starts_with("the file changed while it was being stored"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_file_whose_read_fails_with_an_io_error_is_prepared_as_unreadable_not_as_an_operational_error() {
+        // /proc/self/mem is a regular file that opens but whose first read fails with EIO (offset 0 is
+        // never mapped): a real I/O error from the kernel, no mock needed.
+        let spill = tempfile::tempdir().unwrap();
+        let prepared = prepare(Path::new("/proc/self/mem"), 1 << 20, spill.path(), &HashSet::new()).unwrap();
+        match prepared {
+            Prepared::Unreadable(why) => {
+                assert_eq!(why.step, "reading");
+                assert_eq!(why.error.raw_os_error(), Some(libc::EIO), "{}", why.error);
+            }
+            _ => panic!("expected the file to be unreadable"),
+        }
     }
 
     #[test]
