@@ -344,6 +344,45 @@ fn sigterm_during_an_smtp_send_lets_the_send_finish_and_records_it_so_it_is_neve
 }
 
 #[test]
+fn a_second_signal_during_the_graceful_shutdown_exits_at_once_and_says_what_was_abandoned() {
+    // The server holds the first email for a minute: the graceful shutdown would wait for it.
+    let server = SmtpServer::start(Behaviour::StallFirst(Duration::from_secs(60)));
+    let sb = sandbox_with_goals();
+    let mut env = quick();
+    env.extend(server.env());
+    env.push(("GOALKEEPER__DAEMON__SHUTDOWN_TIMEOUT_SECONDS", "60".to_owned()));
+    drop_sample(&sb, "snapshots-2025-01.csv");
+    let mut daemon = Daemon::start(&sb, &env);
+    daemon.wait_ready();
+    wait_until("the first send has started", Duration::from_secs(20), || {
+        server.attempts() >= 1
+    });
+    daemon.signal(libc::SIGTERM);
+    daemon.wait_for_log("shutting down: no new runs", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(daemon.child.try_wait().unwrap().is_none(), "still waiting for the send");
+    let forced = Instant::now();
+    daemon.signal(libc::SIGINT);
+    let code = daemon.wait_exit(Duration::from_secs(5));
+    let took = forced.elapsed();
+    let log = daemon.log();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(took < Duration::from_secs(3), "exited at once: {took:?}\n{log}");
+    assert!(log.contains("SIGTERM received: shutting down gracefully"), "{log}");
+    assert!(log.contains("SIGINT received again: exiting at once"), "{log}");
+    assert!(
+        log.contains("forced stop: exiting at once, abandoning this run job=\"dispatch\""),
+        "{log}"
+    );
+    assert!(log.contains("may be sent again, with the same Message-ID"), "{log}");
+    // As after a crash: the database is intact and the file was stored once.
+    assert_eq!(names_in(&sb.processed()), ["snapshots-2025-01.csv"]);
+    let status = status_json(&sb);
+    assert_eq!(status["database"]["reachable"], true, "{status}");
+    assert!(!alerts(&sb).is_empty());
+}
+
+#[test]
 fn the_database_going_away_fails_the_runs_and_the_daemon_recovers_when_it_is_back() {
     let db = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db.path().join("db/gk.db").display());

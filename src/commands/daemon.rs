@@ -1,4 +1,5 @@
-//! `goalkeeper daemon`: validate, migrate, then run the jobs until SIGTERM or SIGINT (exit 0).
+//! `goalkeeper daemon`: validate, migrate, then run the jobs until SIGTERM or SIGINT (exit 0). A second
+//! SIGTERM or SIGINT during the graceful shutdown exits at once (exit 0), as after a crash.
 
 use super::{Env, Exit};
 use crate::daemon::State;
@@ -16,9 +17,9 @@ pub async fn run(env: &Env) -> anyhow::Result<Exit> {
         anyhow::bail!("invalid configuration: {}", problems.join("; "));
     }
     // Handlers first: from here on a SIGTERM asks for a clean stop instead of killing the process.
-    let shutdown = shutdown_signal()?;
+    let signals = Signals::listen()?;
     crate::with_storage!(&env.settings.database.url, |store| {
-        let outcome = serve(store.clone(), env, clock, shutdown).await;
+        let outcome = serve(store.clone(), env, clock, signals).await;
         store.close().await;
         outcome
     })
@@ -28,7 +29,7 @@ async fn serve<S: AlertStorage + JobStorage>(
     store: S,
     env: &Env,
     clock: crate::clock::Clock,
-    shutdown: impl Future<Output = ()>,
+    signals: Signals,
 ) -> anyhow::Result<Exit> {
     super::open(&store).await?;
     let ctx = JobContext::new(store, Arc::new(env.settings.clone()), clock)?;
@@ -42,7 +43,13 @@ async fn serve<S: AlertStorage + JobStorage>(
         "" => None,
         listen => Some(start_http(listen, ctx.store.clone(), state.clone(), env).await?),
     };
-    let outcome = crate::daemon::run(ctx, state, shutdown).await;
+    let outcome = crate::daemon::run(ctx, state, signals.first(), signals.second()).await;
+    if let Ok(crate::daemon::Stopped::Forced) = outcome {
+        // At once, without closing anything: closing the pool would wait for the abandoned
+        // transaction. The database rolls it back as after a crash (PostgreSQL when the connection
+        // drops, SQLite from its journal at the next open).
+        std::process::exit(0);
+    }
     if let Some((stop, server)) = http {
         let _ = stop.send(());
         match tokio::time::timeout(std::time::Duration::from_secs(5), server).await {
@@ -103,14 +110,53 @@ async fn start_http<S: AlertStorage>(
     Ok((stop, server))
 }
 
-/// Resolves at the first SIGTERM or SIGINT.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received"),
-            _ = int.recv() => tracing::info!("SIGINT received"),
+/// SIGTERM and SIGINT, in the order they arrive: the first asks for a graceful shutdown, the
+/// second forces it.
+struct Signals {
+    received: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<&'static str>>>,
+}
+
+impl Signals {
+    /// Installs the handlers (from here on a signal no longer kills the process).
+    fn listen() -> anyhow::Result<Signals> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    Some(()) = term.recv() => "SIGTERM",
+                    Some(()) = int.recv() => "SIGINT",
+                    else => break,
+                };
+                if tx.send(name).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Signals {
+            received: Arc::new(tokio::sync::Mutex::new(rx)),
+        })
+    }
+
+    /// Resolves at the first signal.
+    fn first(&self) -> impl Future<Output = ()> + use<> {
+        let received = self.received.clone();
+        async move {
+            if let Some(name) = received.lock().await.recv().await {
+                tracing::info!("{name} received: shutting down gracefully (send it again to exit at once)");
+            }
         }
-    })
+    }
+
+    /// Resolves at the signal after the first (only awaited once the first has come).
+    fn second(&self) -> impl Future<Output = ()> + use<> {
+        let received = self.received.clone();
+        async move {
+            match received.lock().await.recv().await {
+                Some(name) => tracing::warn!("{name} received again: exiting at once"),
+                None => std::future::pending().await,
+            }
+        }
+    }
 }

@@ -14,7 +14,8 @@
 //! * **Catch-up**: the inbox is processed at start; a cron job whose fire time passed since its last
 //!   successful run (`job_runs`) — while the daemon was down — runs once at start.
 //! * **Shutdown**: the `shutdown` future passed to [`run`] (signals in the binary, anything in tests);
-//!   see [`runner::Daemon::run`].
+//!   see [`runner::Daemon::run`]. The `force` future (a second signal) ends the wait for the runs
+//!   going on at once: [`Stopped::Forced`].
 //! * **systemd**: `READY=1` once the jobs are scheduled (the command has validated the configuration
 //!   and applied migrations before), `STATUS=` after every run, `WATCHDOG=1` when `WatchdogSec=` is set.
 
@@ -22,7 +23,7 @@ pub mod notify;
 pub mod runner;
 pub mod state;
 
-pub use runner::{Daemon, JobSpec, Outcome, Report, Trigger};
+pub use runner::{Daemon, JobSpec, Outcome, Report, Stopped, Trigger};
 pub use state::State;
 
 use crate::jobs::{JobContext, LockWait, Ran, Summary};
@@ -35,13 +36,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs the daemon on `ctx`'s storage and settings until `shutdown` resolves. `state` is shared with
-/// whoever wants to watch (status line, health endpoints).
+/// Runs the daemon on `ctx`'s storage and settings until `shutdown` resolves, waiting for the runs
+/// going on unless `force` resolves. `state` is shared with whoever wants to watch (status line,
+/// health endpoints).
 pub async fn run<S: AlertStorage + JobStorage>(
     ctx: JobContext<S>,
     state: Arc<State>,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+    force: impl Future<Output = ()>,
+) -> anyhow::Result<Stopped> {
     let settings = ctx.settings.clone();
     let now = ctx.clock.now();
     // The jobs of this process take turns: the pass lock is per process, not per job.
@@ -100,7 +103,7 @@ pub async fn run<S: AlertStorage + JobStorage>(
         watchdog: notify::watchdog_interval(),
     };
     daemon
-        .run(shutdown, || {
+        .run(shutdown, force, || {
             tracing::info!(instance = %ctx.instance, "ready");
             notify::ready("ready; no job has finished yet");
         })

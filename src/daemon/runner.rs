@@ -168,6 +168,30 @@ impl Runner {
     }
 }
 
+/// How a daemon's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every run going on finished.
+    Clean,
+    /// The shutdown timeout passed: the runs still going were abandoned.
+    TimedOut,
+    /// Forced (a second signal): the runs still going were abandoned at once. The caller should exit
+    /// without waiting for anything (closing a pool would wait for the abandoned transaction).
+    Forced,
+}
+
+/// What abandoning a run of `job` in the middle costs, for the log.
+fn abandoned(job: &str) -> &'static str {
+    match job {
+        "inbox" => "the file being stored is rolled back and stays in the inbox for the next run",
+        "dispatch" => {
+            "emails claimed but not recorded stay in the outbox; one being sent may be sent again, with the same Message-ID"
+        }
+        "evaluate" => "the time-based pass's uncommitted alerts are raised by the next pass",
+        _ => "its open transaction is rolled back",
+    }
+}
+
 /// The daemon's jobs and how it runs them.
 pub struct Daemon {
     pub jobs: Vec<JobSpec>,
@@ -182,8 +206,14 @@ pub struct Daemon {
 impl Daemon {
     /// Schedules the jobs, calls `ready` (systemd's `READY=1`), runs the start-up runs, and runs until
     /// `shutdown` resolves. Then: no new run starts, the runs going on are asked to stop between units
-    /// of work and waited for, at most `shutdown_timeout`. Errors are the scheduler's (it cannot start).
-    pub async fn run(self, shutdown: impl Future<Output = ()>, ready: impl FnOnce()) -> anyhow::Result<()> {
+    /// of work and waited for, at most `shutdown_timeout`, or until `force` resolves (an operator's
+    /// second signal). Errors are the scheduler's (it cannot start).
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()>,
+        force: impl Future<Output = ()>,
+        ready: impl FnOnce(),
+    ) -> anyhow::Result<Stopped> {
         let (stop_handle, stop) = Stop::new();
         let mut scheduler = JobScheduler::new().await?;
         let mut runners = Vec::with_capacity(self.jobs.len());
@@ -276,22 +306,40 @@ impl Daemon {
                 runner.idle().await;
             }
         };
-        match tokio::time::timeout(self.shutdown_timeout, all_idle).await {
-            Ok(()) => tracing::info!("stopped"),
-            Err(_) => {
-                let running: Vec<&str> = runners
-                    .iter()
-                    .filter(|r| r.busy.try_lock().is_err())
-                    .map(|r| r.name.as_str())
-                    .collect();
-                tracing::warn!(
-                    jobs = ?running,
-                    "shutdown timeout: abandoning the runs still going (a transaction in progress is rolled back, an unsent email stays in the outbox)"
-                );
+        let running = || -> Vec<&str> {
+            runners
+                .iter()
+                .filter(|r| r.busy.try_lock().is_err())
+                .map(|r| r.name.as_str())
+                .collect()
+        };
+        let stopped = tokio::select! {
+            waited = tokio::time::timeout(self.shutdown_timeout, all_idle) => match waited {
+                Ok(()) => {
+                    tracing::info!("stopped");
+                    Stopped::Clean
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        jobs = ?running(),
+                        "shutdown timeout: abandoning the runs still going (a transaction in progress is rolled back, an unsent email stays in the outbox)"
+                    );
+                    Stopped::TimedOut
+                }
+            },
+            () = force => {
+                let jobs = running();
+                if jobs.is_empty() {
+                    tracing::warn!("forced stop: exiting at once; nothing was running");
+                }
+                for job in jobs {
+                    tracing::warn!(job, abandoned = abandoned(job), "forced stop: exiting at once, abandoning this run");
+                }
+                Stopped::Forced
             }
-        }
+        };
         start_up.abort();
-        Ok(())
+        Ok(stopped)
     }
 }
 
@@ -422,6 +470,7 @@ mod tests {
             async {
                 let _ = stop_rx.await;
             },
+            std::future::pending(),
             || {},
         ));
         tokio::time::sleep(Duration::from_millis(5500)).await;
@@ -454,11 +503,17 @@ mod tests {
         let ready_seen = ready.clone();
         let started = Instant::now();
         // Shut down 300 ms in: the start-up run is going on.
-        d.run(tokio::time::sleep(Duration::from_millis(300)), move || {
-            ready_seen.fetch_add(1, Ordering::SeqCst);
-        })
-        .await
-        .unwrap();
+        let stopped = d
+            .run(
+                tokio::time::sleep(Duration::from_millis(300)),
+                std::future::pending(),
+                move || {
+                    ready_seen.fetch_add(1, Ordering::SeqCst);
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(stopped, Stopped::Clean);
         assert_eq!(ready.load(Ordering::SeqCst), 1);
         assert!(started.elapsed() >= Duration::from_millis(1500), "waited for the run");
         assert_eq!(probe.runs.load(Ordering::SeqCst), 1, "and started no other");
@@ -483,10 +538,40 @@ mod tests {
         };
         let d = daemon(spec, &state, Duration::from_millis(500));
         let started = Instant::now();
-        d.run(tokio::time::sleep(Duration::from_millis(200)), || {})
+        let stopped = d
+            .run(
+                tokio::time::sleep(Duration::from_millis(200)),
+                std::future::pending(),
+                || {},
+            )
             .await
             .unwrap();
+        assert_eq!(stopped, Stopped::TimedOut);
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert!(state.snapshot().stopping);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_forced_stop_during_the_shutdown_wait_returns_at_once_without_the_run_going_on() {
+        let state = Arc::new(State::new(chrono::Utc::now()));
+        let probe = Probe::new(0);
+        let spec = JobSpec {
+            name: "probe".to_owned(),
+            trigger: Trigger::Every(Duration::from_secs(60)),
+            run_at_start: true,
+            work: probe.work(Duration::from_secs(30)),
+        };
+        let d = daemon(spec, &state, Duration::from_secs(60));
+        let started = Instant::now();
+        let stopped = d
+            .run(
+                tokio::time::sleep(Duration::from_millis(200)),
+                tokio::time::sleep(Duration::from_millis(400)),
+                || {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(stopped, Stopped::Forced);
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
 }
