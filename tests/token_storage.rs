@@ -268,6 +268,76 @@ async fn tokens_are_refused_for_unknown_users_bad_names_and_past_expiries<S: Tok
     assert!(store.list_tokens(None).await.unwrap().is_empty(), "nothing was stored");
 }
 
+async fn a_buffered_authentication_writes_nothing_until_the_flush_writes_every_use_at_once<S: TokenStorage>(store: S) {
+    with_users(&store).await;
+    let mut issued = Vec::new();
+    for principal in [
+        Principal::User(uid("ana")),
+        Principal::User(uid("ben")),
+        Principal::Admin,
+    ] {
+        let request = CreateToken {
+            principal,
+            name: None,
+            expires: None,
+        };
+        issued.push(auth::issue::create(&store, request, at(1, 0)).await.unwrap());
+    }
+    let last_used = auth::LastUsed::new();
+    for (i, t) in issued.iter().take(2).enumerate() {
+        let when = at(2, i as u32);
+        auth::authenticate_buffered(&store, t.token.expose(), when, &last_used)
+            .await
+            .unwrap();
+        // A second use within the minute keeps the latest instant.
+        auth::authenticate_buffered(&store, t.token.expose(), when + TimeDelta::seconds(5), &last_used)
+            .await
+            .unwrap();
+    }
+    assert_eq!(last_used.pending(), 2);
+    let stored = |store: S| async move {
+        store
+            .list_tokens(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.last_used_at)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(stored(store.clone()).await, [None, None, None], "nothing written yet");
+    assert_eq!(last_used.flush(&store).await.unwrap(), 2);
+    assert_eq!(last_used.pending(), 0);
+    let five = TimeDelta::seconds(5);
+    assert_eq!(
+        stored(store.clone()).await,
+        [Some(at(2, 0) + five), Some(at(2, 1) + five), None]
+    );
+    // Failures are never recorded; an unknown id in a batch is skipped.
+    assert!(
+        auth::authenticate_buffered(&store, "gk_nope", at(3, 0), &last_used)
+            .await
+            .is_err()
+    );
+    assert_eq!(last_used.pending(), 0);
+    store.touch_tokens(&[(9_999, at(3, 0))]).await.unwrap();
+
+    // run() flushes on its ticks and once more when stopped.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(
+        last_used
+            .clone()
+            .run(store.clone(), std::time::Duration::from_secs(3600), async {
+                let _ = stopped.await;
+            }),
+    );
+    auth::authenticate_buffered(&store, issued[2].token.expose(), at(4, 0), &last_used)
+        .await
+        .unwrap();
+    stop.send(()).unwrap();
+    runner.await.unwrap();
+    assert_eq!(stored(store.clone()).await[2], Some(at(4, 0)));
+}
+
 fn kind(e: &AuthError) -> &'static str {
     match e {
         AuthError::Missing => "missing",
@@ -286,6 +356,7 @@ on_both_backends!(
     a_token_authenticates_its_principal_until_it_is_revoked,
     a_token_with_an_expiry_date_works_through_that_day_in_its_users_zone,
     tokens_are_refused_for_unknown_users_bad_names_and_past_expiries,
+    a_buffered_authentication_writes_nothing_until_the_flush_writes_every_use_at_once,
 );
 
 mod any_input {

@@ -4,16 +4,19 @@
 //! - [`authenticate`]: a presented token → [`Principal`] or [`AuthError`], through
 //!   [`TokenStorage`] only.
 //! - [`bearer_token`]: the token out of an `Authorization` header value.
+//! - [`last_used`]: `last_used_at` written in batches, off the request path.
 //! - [`limiter`]: failed attempts per client address (a burst, then "retry after").
 //! - [`issue`]: creating, listing and revoking tokens (what `goalkeeper tokens` does).
 //!
 //! The format, storage, expiry and revocation are described for operators in `docs/api-tokens.md`.
 
 pub mod issue;
+pub mod last_used;
 pub mod limiter;
 pub mod token;
 
 pub use issue::{CreateToken, Expiry, IssuedToken, TokenError, TokenStatus, TokenView};
+pub use last_used::LastUsed;
 pub use limiter::{FailureLimiter, LimiterConfig, RetryAfter, SharedLimiter};
 pub use token::{SecretToken, hash_token};
 
@@ -126,7 +129,8 @@ impl AuthError {
 ///
 /// A success records `last_used_at = now` when the stored value is older than
 /// [`TOUCH_INTERVAL_SECS`] (one write a minute per token at most, none on most requests); a
-/// failure of that write is logged and does not fail the request.
+/// failure of that write is logged and does not fail the request. That write is a commit on the
+/// request path (an fsync on SQLite): a server should prefer [`authenticate_buffered`].
 ///
 /// Never logs the token or its hash, and never panics, whatever `presented` is.
 pub async fn authenticate<S: TokenStorage>(
@@ -134,6 +138,36 @@ pub async fn authenticate<S: TokenStorage>(
     presented: &str,
     now: DateTime<Utc>,
 ) -> Result<Principal, AuthError> {
+    let (principal, row) = check(store, presented, now).await?;
+    if touch_due(row.last_used_at, now) {
+        if let Err(e) = store.touch_token(row.id, now).await {
+            tracing::warn!(token_id = row.id, error = %format!("{e:#}"), "recording when an API token was last used failed");
+        }
+    }
+    Ok(principal)
+}
+
+/// [`authenticate`], with `last_used_at` remembered in `last_used` instead of written: nothing
+/// but one indexed read on the request path. [`LastUsed::run`] (or [`LastUsed::flush`]) writes
+/// the remembered uses in batches; the same once-a-minute rule applies.
+pub async fn authenticate_buffered<S: TokenStorage>(
+    store: &S,
+    presented: &str,
+    now: DateTime<Utc>,
+    last_used: &LastUsed,
+) -> Result<Principal, AuthError> {
+    let (principal, row) = check(store, presented, now).await?;
+    if touch_due(row.last_used_at, now) {
+        last_used.record(row.id, now);
+    }
+    Ok(principal)
+}
+
+async fn check<S: TokenStorage>(
+    store: &S,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<(Principal, crate::storage::TokenRow), AuthError> {
     if presented.is_empty() {
         return Err(AuthError::Missing);
     }
@@ -149,12 +183,7 @@ pub async fn authenticate<S: TokenStorage>(
         return Err(AuthError::Unknown);
     }
     let principal = decide(&row, now)?;
-    if touch_due(row.last_used_at, now) {
-        if let Err(e) = store.touch_token(row.id, now).await {
-            tracing::warn!(token_id = row.id, error = %format!("{e:#}"), "recording when an API token was last used failed");
-        }
-    }
-    Ok(principal)
+    Ok((principal, row))
 }
 
 /// The pure half of [`authenticate`]: what a stored token allows at `now`.

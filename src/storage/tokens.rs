@@ -103,6 +103,10 @@ pub trait TokenStorage: Storage {
     /// most requests write nothing; the condition here only keeps racing requests from writing
     /// twice).
     fn touch_token(&self, id: i64, now: DateTime<Utc>) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// [`touch_token`](TokenStorage::touch_token) for many tokens in one transaction (one commit,
+    /// one fsync): what [`crate::auth::LastUsed::flush`] writes. Unknown ids are skipped.
+    fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// The columns of a [`TokenRow`], in [`TOKEN_COLUMNS`] order.
@@ -250,6 +254,26 @@ macro_rules! impl_token_storage {
                 .bind(now - chrono::TimeDelta::seconds($crate::storage::tokens::TOUCH_INTERVAL_SECS))
                 .execute(&self.pool)
                 .await?;
+                Ok(())
+            }
+
+            async fn touch_tokens(&self, uses: &[(i64, chrono::DateTime<chrono::Utc>)]) -> anyhow::Result<()> {
+                if uses.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for &(id, at) in uses {
+                    sqlx::query(
+                        "UPDATE api_tokens SET last_used_at = $1 \
+                         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+                    )
+                    .bind(at)
+                    .bind(id)
+                    .bind(at - chrono::TimeDelta::seconds($crate::storage::tokens::TOUCH_INTERVAL_SECS))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
         }
