@@ -7,12 +7,15 @@ use chrono::{DateTime, Utc};
 use common::{Output, Sandbox};
 use goalkeeper::auth::{self, AuthError, Principal};
 use goalkeeper::domain::UserId;
-use goalkeeper::storage::{SqliteStore, Storage};
+use goalkeeper::storage::{PgStore, SqliteStore, Storage};
 
 const NOW: &str = "--now=2026-03-08T09:00:00Z";
 
 fn sandbox_with_users() -> Sandbox {
-    let sb = Sandbox::new();
+    with_users(Sandbox::new())
+}
+
+fn with_users(sb: Sandbox) -> Sandbox {
     sb.run_ok(
         &[
             "users",
@@ -51,10 +54,17 @@ fn authenticate(sb: &Sandbox, token: &str, now: &str) -> Result<Principal, AuthE
         .build()
         .unwrap()
         .block_on(async move {
-            let store = SqliteStore::connect(&url).await.unwrap();
-            let outcome = auth::authenticate(&store, &token, now).await;
-            store.close().await;
-            outcome
+            if url.starts_with("postgres") {
+                let store = PgStore::connect(&url).await.unwrap();
+                let outcome = auth::authenticate(&store, &token, now).await;
+                store.close().await;
+                outcome
+            } else {
+                let store = SqliteStore::connect(&url).await.unwrap();
+                let outcome = auth::authenticate(&store, &token, now).await;
+                store.close().await;
+                outcome
+            }
         })
 }
 
@@ -257,4 +267,54 @@ fn status_counts_the_tokens_by_status() {
     );
     let text = sb.run_ok(&["status", NOW], 0).stdout;
     assert!(text.contains("API tokens: 2 active, 0 expired, 1 revoked\n"), "{text}");
+}
+
+#[test]
+fn on_postgresql_a_token_is_created_listed_used_and_revoked_the_same_way() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let schema = rt.block_on(common::PgSchema::create(&url));
+    let sb = with_users(Sandbox::with_database(&schema.url));
+    let token = created_token(&sb.run_ok(&["tokens", "create", "--user", "ana", "--name", "laptop", NOW], 0));
+    let admin = created_token(&sb.run_ok(&["tokens", "create", "--admin", "--expires", "2026-03-08", NOW], 0));
+    assert_eq!(
+        authenticate(&sb, &token, "2026-03-08T09:30:00Z").unwrap(),
+        Principal::User(UserId::parse("ana").unwrap())
+    );
+    assert_eq!(
+        authenticate(&sb, &admin, "2026-03-08T23:59:59Z").unwrap(),
+        Principal::Admin
+    );
+    assert!(matches!(
+        authenticate(&sb, &admin, "2026-03-09T00:00:00Z"),
+        Err(AuthError::Expired)
+    ));
+    let listed: serde_json::Value = serde_json::from_str(
+        &sb.run_ok(&["tokens", "list", "--json", "--now=2026-03-09T00:00:00Z"], 0)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(listed[0]["last_used_at"], "2026-03-08T09:30:00Z");
+    assert_eq!(listed[0]["status"], "active");
+    assert_eq!(listed[1]["expires_at"], "2026-03-09T00:00:00Z");
+    assert_eq!(listed[1]["status"], "expired");
+    sb.run_ok(&["tokens", "revoke", "1", "--now=2026-03-08T10:00:00Z"], 0);
+    assert!(matches!(
+        authenticate(&sb, &token, "2026-03-08T10:00:01Z"),
+        Err(AuthError::Revoked)
+    ));
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.run_ok(&["status", "--json", "--now=2026-03-09T00:00:00Z"], 0).stdout).unwrap();
+    assert_eq!(
+        status["tokens"],
+        serde_json::json!({ "active": 0, "expired": 1, "revoked": 1 })
+    );
+    assert!(
+        sb.run_ok(&["tokens", "create", "--user", "nobody"], 1)
+            .stderr
+            .contains("unknown user")
+    );
+    rt.block_on(schema.drop());
 }
