@@ -1079,11 +1079,16 @@ fn the_daemon_serves_health_and_metrics_over_http_when_asked() {
         health.contains("\"database\":\"ok\"") && health.contains("\"inbox\":\"ok\""),
         "{health}"
     );
-    wait_until("the file counted in /metrics", Duration::from_secs(10), || {
-        http_get(port, "/metrics")
-            .1
-            .contains("goalkeeper_files_total{outcome=\"stored\"} 1")
-    });
+    // The dispatch pass runs after the inbox pass: wait for both, not only the file.
+    wait_until(
+        "the file and a dispatch pass counted in /metrics",
+        Duration::from_secs(10),
+        || {
+            let metrics = http_get(port, "/metrics").1;
+            metrics.contains("goalkeeper_files_total{outcome=\"stored\"} 1")
+                && metrics.contains("goalkeeper_job_last_duration_seconds{job=\"dispatch\"}")
+        },
+    );
     let (status, metrics) = http_get(port, "/metrics");
     assert!(status.contains("200"), "{status}");
     for needle in [
