@@ -9,6 +9,12 @@ pub fn check(env: &Env) -> anyhow::Result<Exit> {
     );
     println!("# configuration from {source}");
     print!("{}", env.settings.redacted_toml()?);
+    let url = &env.settings.database.url;
+    if crate::storage::Backend::of_url(url) == Some(crate::storage::Backend::Postgres) {
+        if let Ok(options) = crate::storage::PgStore::parse(url) {
+            println!("# database TLS: {}", crate::storage::pg_tls::describe(url, options));
+        }
+    }
     let problems = env.settings.validate_at(env.clock.now());
     if problems.is_empty() {
         println!("# configuration is valid");

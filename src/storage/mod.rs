@@ -5,6 +5,7 @@
 mod alert_sql;
 mod alerts;
 pub mod jobs;
+pub mod pg_tls;
 mod postgres;
 mod sql;
 mod sqlite;

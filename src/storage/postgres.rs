@@ -29,7 +29,13 @@ impl PgStore {
         Self::open_pool(url, options, 2).await
     }
 
+    /// The URL's options, with goalkeeper's default TLS mode for the host ([`super::pg_tls`]).
     fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
+        Self::parse(url).map(|options| super::pg_tls::apply_default(url, options).0)
+    }
+
+    /// The URL's options as written.
+    pub fn parse(url: &str) -> anyhow::Result<PgConnectOptions> {
         PgConnectOptions::from_str(url).with_context(|| {
             format!(
                 "database.url {} is not a valid PostgreSQL URL",
@@ -42,9 +48,16 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(15))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "connecting to PostgreSQL at {} (sslmode={}): {}",
+                    crate::config::redact_url(url),
+                    super::pg_tls::mode_name(options.get_ssl_mode()),
+                    super::pg_tls::explain(&e, url, &options)
+                )
+            })?;
         Ok(PgStore { pool })
     }
 
