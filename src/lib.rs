@@ -8,7 +8,8 @@
 //! - [`config`]: layered settings (defaults, TOML file, environment) and their validation.
 //! - [`clock`]: where `now` comes from (`--now` or the wall clock).
 //! - [`storage`]: the [`storage::Storage`] interface and its SQLite and PostgreSQL
-//!   implementations, with embedded migrations (`migrations/<backend>/`).
+//!   implementations, with embedded migrations (`migrations/<backend>/`); `storage::pg_tls`: TLS to
+//!   PostgreSQL (sslmode, defaults, messages).
 //! - [`goals`]: keeping goals' progress in step with snapshots (backfill, sync, resync).
 //! - [`evaluate`]: the time-based alert pass (deadlines, update reminders).
 //! - [`dispatch`]: the email outbox sender (quiet hours, caps, gaps, digests,
