@@ -64,6 +64,11 @@ pub enum Command {
     DefaultConfig,
     /// Apply database migrations and exit
     Migrate,
+    /// Write a consistent copy of the SQLite database to FILE, even while the daemon runs (never overwrites; for PostgreSQL use pg_dump)
+    Backup {
+        /// The new file (it must not exist)
+        file: PathBuf,
+    },
     /// Register and list users
     #[command(subcommand)]
     Users(UsersCommand),

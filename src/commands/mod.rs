@@ -3,6 +3,7 @@
 //! import row), 2 operational error (configuration, database, file system).
 
 mod alerts;
+mod backup;
 mod config_cmd;
 mod daemon;
 mod demo;
@@ -101,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 Exit::Ok
             }))
         }
+        Command::Backup { file } => backup::run(&env, &file).await,
         Command::RunOnce if cli.dry_run => run_once::dry_run(&env).await,
         Command::RunOnce => run_once::run(&env).await,
         Command::Daemon => daemon::run(&env).await,

@@ -4,6 +4,7 @@
 
 mod alert_sql;
 mod alerts;
+pub mod backup;
 pub mod jobs;
 pub mod pg_tls;
 mod postgres;

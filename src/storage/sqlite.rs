@@ -64,6 +64,20 @@ impl SqliteStore {
         Self::open_pool(url, options, 2, true).await
     }
 
+    /// Writes a consistent copy of the database to `dest` (`VACUUM INTO`, which SQLite refuses if
+    /// `dest` exists and is not empty). It reads one snapshot, so other connections keep writing.
+    pub async fn vacuum_into(&self, dest: &std::path::Path) -> anyhow::Result<()> {
+        let path = dest
+            .to_str()
+            .with_context(|| format!("the backup path {} is not valid UTF-8", dest.display()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("copying the database into {}", dest.display()))?;
+        Ok(())
+    }
+
     async fn open_pool(
         url: &str,
         options: SqliteConnectOptions,
