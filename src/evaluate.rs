@@ -25,8 +25,10 @@ pub struct PassSummary {
     pub new_alerts: usize,
 }
 
-/// Candidate goals whose histories are read at once.
-const CANDIDATE_BATCH: usize = 2_000;
+/// Users whose goals are read at once: the pass pages through the users (and
+/// so through their goals), never holding every goal. Each user's goals are all
+/// in one page, so what the pass raises does not depend on the page size.
+pub const USER_PAGE: i64 = 2_000;
 
 /// Whether the time could raise anything for `goal` today: a target date at
 /// most 30 days away (or passed), or a reminder due in this tracking period.
@@ -40,27 +42,56 @@ fn is_candidate(goal: &Goal, today: NaiveDate) -> bool {
     deadline || reminder
 }
 
-/// Runs the pass over every active goal as of `now`.
+/// Runs the pass over every active goal as of `now`, [`USER_PAGE`] users at a time.
 pub async fn time_pass<S: AlertStorage>(
     store: &S,
     alerter: &mut Alerter,
     now: DateTime<Utc>,
 ) -> anyhow::Result<PassSummary> {
-    let goals = store.list_goals(None, Some(GoalStatus::Active)).await?;
-    let zones: HashMap<String, Tz> = store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id.to_string(), u.timezone))
-        .collect();
-    let mut summary = PassSummary {
-        goals: goals.len(),
-        ..PassSummary::default()
-    };
+    time_pass_paged(store, alerter, now, USER_PAGE).await
+}
+
+/// [`time_pass`] with `page` users (and their goals) read at once; stores each
+/// page's alerts before reading the next.
+pub async fn time_pass_paged<S: AlertStorage>(
+    store: &S,
+    alerter: &mut Alerter,
+    now: DateTime<Utc>,
+    page: i64,
+) -> anyhow::Result<PassSummary> {
+    let mut summary = PassSummary::default();
+    let mut after = String::new();
+    loop {
+        let users = store.users_after(&after, page.max(1)).await?;
+        let Some(last) = users.last() else {
+            return Ok(summary);
+        };
+        after = last.id.to_string();
+        let zones: HashMap<&str, Tz> = users.iter().map(|u| (u.id.as_str(), u.timezone)).collect();
+        let ids: Vec<&str> = zones.keys().copied().collect();
+        let goals = store.goals_of(&ids, GoalStatus::Active).await?;
+        summary.goals += goals.len();
+        let raised = raise_for(store, alerter, &goals, &zones, now, &mut summary).await?;
+        let planned = alerter.plan(store, raised).await?;
+        summary.new_alerts += store.record_alerts(&planned, now).await?;
+        // The next page names other users: their preferences are read then.
+        alerter.forget_preferences();
+    }
+}
+
+/// The alerts the time raises for one page's goals (`zones`: their users' time zones).
+async fn raise_for<S: AlertStorage>(
+    store: &S,
+    alerter: &Alerter,
+    goals: &[Goal],
+    zones: &HashMap<&str, Tz>,
+    now: DateTime<Utc>,
+    summary: &mut PassSummary,
+) -> anyhow::Result<Vec<(crate::domain::GoalId, crate::domain::UserId, Raised)>> {
     let mut raised = Vec::new();
     // Candidates first, then their histories and their users' latest
-    // snapshots a batch at a time: a few queries per batch, not per goal.
-    let candidates: Vec<(&Goal, Tz, NaiveDate)> = goals
+    // snapshots: a few queries per page, not per goal.
+    let batch: Vec<(&Goal, Tz, NaiveDate)> = goals
         .iter()
         .filter_map(|goal| {
             let tz = zones.get(goal.user_id.as_str()).copied().unwrap_or(Tz::UTC);
@@ -68,53 +99,51 @@ pub async fn time_pass<S: AlertStorage>(
             is_candidate(goal, today).then_some((goal, tz, today))
         })
         .collect();
-    summary.candidates = candidates.len();
-    for batch in candidates.chunks(CANDIDATE_BATCH) {
-        let ids: Vec<&str> = batch.iter().map(|(g, _, _)| g.id.as_str()).collect();
-        let mut histories = store.progress_histories(&ids).await?;
-        let users: Vec<&str> = batch
-            .iter()
-            .map(|(g, _, _)| g.user_id.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let latest_of = store.latest_snapshots(&users).await?;
-        for &(goal, tz, today) in batch {
-            let history = histories.remove(goal.id.as_str()).unwrap_or_default();
-            let from = history.last().map_or(Period::MIN, |e| e.period);
-            // The user's newest snapshot, if it is not older than the newest entry.
-            let latest = latest_of
-                .get(goal.user_id.as_str())
-                .filter(|(period, _)| *period >= from)
-                .map(|(_, s)| s);
-            let live = live_summary(goal, &history, latest, today);
-            let period = Period::of_date(today).unwrap_or(Period::MIN);
-            let evaluation = Evaluation::from_summary(period, Money::ZERO, &live);
-            let has_entry =
-                alerts::tracking_period(goal.tracking_frequency, goal.reminder_day, today).is_some_and(|tp| {
-                    history.iter().any(|e| {
-                        let day = e.recorded_at.with_timezone(&tz).date_naive();
-                        tp.first_day <= day && day <= tp.last_day
-                    })
-                });
-            let current = history.last().map(|e| e.value).unwrap_or(Money::ZERO);
-            let card = GoalCard::new(goal, current, &evaluation);
-            for alert in alerts::on_time(goal, Some(&evaluation), today, has_entry, &alerter.base_url) {
-                raised.push((
-                    goal.id.clone(),
-                    goal.user_id.clone(),
-                    Raised {
-                        period,
-                        alert,
-                        card: card.clone(),
-                    },
-                ));
-            }
+    summary.candidates += batch.len();
+    if batch.is_empty() {
+        return Ok(raised);
+    }
+    let ids: Vec<&str> = batch.iter().map(|(g, _, _)| g.id.as_str()).collect();
+    let mut histories = store.progress_histories(&ids).await?;
+    let users: Vec<&str> = batch
+        .iter()
+        .map(|(g, _, _)| g.user_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let latest_of = store.latest_snapshots(&users).await?;
+    for &(goal, tz, today) in &batch {
+        let history = histories.remove(goal.id.as_str()).unwrap_or_default();
+        let from = history.last().map_or(Period::MIN, |e| e.period);
+        // The user's newest snapshot, if it is not older than the newest entry.
+        let latest = latest_of
+            .get(goal.user_id.as_str())
+            .filter(|(period, _)| *period >= from)
+            .map(|(_, s)| s);
+        let live = live_summary(goal, &history, latest, today);
+        let period = Period::of_date(today).unwrap_or(Period::MIN);
+        let evaluation = Evaluation::from_summary(period, Money::ZERO, &live);
+        let has_entry = alerts::tracking_period(goal.tracking_frequency, goal.reminder_day, today).is_some_and(|tp| {
+            history.iter().any(|e| {
+                let day = e.recorded_at.with_timezone(&tz).date_naive();
+                tp.first_day <= day && day <= tp.last_day
+            })
+        });
+        let current = history.last().map(|e| e.value).unwrap_or(Money::ZERO);
+        let card = GoalCard::new(goal, current, &evaluation);
+        for alert in alerts::on_time(goal, Some(&evaluation), today, has_entry, &alerter.base_url) {
+            raised.push((
+                goal.id.clone(),
+                goal.user_id.clone(),
+                Raised {
+                    period,
+                    alert,
+                    card: card.clone(),
+                },
+            ));
         }
     }
-    let planned = alerter.plan(store, raised).await?;
-    summary.new_alerts = store.record_alerts(&planned, now).await?;
-    Ok(summary)
+    Ok(raised)
 }
 
 #[cfg(test)]

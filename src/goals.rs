@@ -47,6 +47,11 @@ impl Alerter {
         }
     }
 
+    /// Forgets the preferences read so far: a pass that pages through users keeps only its page's.
+    pub fn forget_preferences(&mut self) {
+        self.prefs.clear();
+    }
+
     /// The alerts to store for `raised` (goal, user, alert), each emailed when
     /// its user's preferences say so.
     pub async fn plan<S: AlertStorage>(

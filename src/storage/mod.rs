@@ -286,6 +286,10 @@ pub trait Storage: Clone + Send + Sync + 'static {
 
     fn list_users(&self) -> impl Future<Output = anyhow::Result<Vec<User>>> + Send;
 
+    /// Up to `limit` users whose id sorts after `after` (`""` for the first page), by id: a run
+    /// that looks at every user pages through them with this instead of reading them all at once.
+    fn users_after(&self, after: &str, limit: i64) -> impl Future<Output = anyhow::Result<Vec<User>>> + Send;
+
     fn get_user(&self, id: &UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
 
     /// Which of `ids` are registered.

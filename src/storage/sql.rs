@@ -349,6 +349,19 @@ macro_rules! impl_storage {
                     .collect()
             }
 
+            async fn users_after(&self, after: &str, limit: i64) -> anyhow::Result<Vec<$crate::domain::User>> {
+                let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+                    "SELECT id, email, display_name, timezone FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, email, name, tz)| $crate::storage::sql::user_from_parts(id, email, name, tz))
+                    .collect()
+            }
+
             async fn get_user(&self, id: &$crate::domain::UserId) -> anyhow::Result<Option<$crate::domain::User>> {
                 let row: Option<(String, Option<String>, Option<String>, String)> =
                     sqlx::query_as("SELECT id, email, display_name, timezone FROM users WHERE id = $1")
