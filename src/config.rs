@@ -21,6 +21,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub schedule: ScheduleSettings,
     pub daemon: DaemonSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
     pub http: HttpSettings,
 }
@@ -45,6 +46,14 @@ pub struct ScheduleSettings {
 pub struct DaemonSettings {
     /// How long a SIGTERM waits for the work in progress.
     pub shutdown_timeout_seconds: u64,
+}
+
+/// `[retention]`: what the daemon prunes once a day.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days a sent or failed delivery is kept after its last change.
+    pub deliveries_days: u32,
 }
 
 /// `[log]`.
@@ -263,6 +272,9 @@ impl Settings {
             ));
         }
         problems.extend(self.schedule.validate(None));
+        if self.retention.deliveries_days == 0 {
+            problems.push("retention.deliveries_days: expected at least 1 (days)".to_owned());
+        }
         if self.daemon.shutdown_timeout_seconds == 0 {
             problems.push("daemon.shutdown_timeout_seconds: expected at least 1".to_owned());
         }

@@ -26,6 +26,7 @@
 //!   as an `.eml` file, and says whether a failure is worth retrying.
 //! - [`metrics`]: operators' counters in the Prometheus text format, and
 //!   [`http`]: the optional `/healthz` and `/metrics` endpoints (axum).
+//! - [`retention`]: the daemon's daily pruning (`[retention]`), in small batches.
 //! - [`jobs`]: one run of each periodic job (inbox, time-based pass, dispatch) under the pass lock,
 //!   recorded in `job_runs`; [`daemon`]: running them on `[schedule]` until a signal, with a shared
 //!   [`daemon::State`] of counters and last runs, systemd notifications and a graceful shutdown;
@@ -55,6 +56,7 @@ pub mod http;
 pub mod inbox;
 pub mod jobs;
 pub mod metrics;
+pub mod retention;
 pub mod schedule;
 pub mod service;
 pub mod stop;

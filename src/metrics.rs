@@ -25,6 +25,7 @@ struct Inner {
     progress_entries: Counter,
     alerts: Family<Labels, Gauge>,
     emails: Family<Labels, Counter>,
+    rows_pruned: Family<Labels, Counter>,
     job_runs: Family<Labels, Counter>,
     job_failures: Family<Labels, Counter>,
     job_last_success: Family<Labels, FloatGauge>,
@@ -82,6 +83,12 @@ impl Metrics {
             "Alert deliveries by outcome (sent, deferred, retrying, failed)",
             emails.clone(),
         );
+        let rows_pruned = Family::<Labels, Counter>::default();
+        registry.register(
+            "rows_pruned",
+            "Rows deleted by retention ([retention]), by table",
+            rows_pruned.clone(),
+        );
         let job_runs = Family::<Labels, Counter>::default();
         registry.register("job_runs", "Job runs, by job", job_runs.clone());
         let job_failures = Family::<Labels, Counter>::default();
@@ -106,6 +113,7 @@ impl Metrics {
                 progress_entries,
                 alerts,
                 emails,
+                rows_pruned,
                 job_runs,
                 job_failures,
                 job_last_success,
@@ -152,6 +160,14 @@ impl Metrics {
             "dispatch" => {
                 if let Ok(s) = serde_json::from_value(summary.clone()) {
                     self.dispatch(&s);
+                }
+            }
+            "retention" => {
+                if let Ok(s) = serde_json::from_value::<crate::retention::RetentionSummary>(summary.clone()) {
+                    self.inner
+                        .rows_pruned
+                        .get_or_create(&label("table", "email_deliveries"))
+                        .inc_by(s.deliveries);
                 }
             }
             _ => {}

@@ -95,6 +95,18 @@ pub async fn run<S: AlertStorage + JobStorage>(
             work,
         });
     }
+    // Retention: at start, then once a day.
+    jobs.push(JobSpec {
+        name: "retention".to_owned(),
+        trigger: Trigger::Every(Duration::from_secs(24 * 60 * 60)),
+        run_at_start: true,
+        work: work(&ctx, &turn, |ctx, stop| async move {
+            let now = ctx.clock.now();
+            crate::retention::run(&ctx.store, &ctx.settings.retention, now, &stop)
+                .await
+                .map(Ran::Done)
+        }),
+    });
     let daemon = Daemon {
         jobs,
         clock: ctx.clock,

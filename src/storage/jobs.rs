@@ -138,6 +138,10 @@ pub trait JobStorage: Storage {
     /// When the latest successful run of `job` started.
     fn last_success(&self, job: JobKind) -> impl Future<Output = anyhow::Result<Option<DateTime<Utc>>>> + Send;
 
+    /// Deletes at most `limit` deliveries that were sent or failed for good and last changed before
+    /// `before` (retention); returns how many. Their alerts stay, so nothing is queued again.
+    fn prune_deliveries(&self, before: DateTime<Utc>, limit: u32) -> impl Future<Output = anyhow::Result<u64>> + Send;
+
     /// Takes the pass lock for `job`. With `wait`, waits for another process to release it; without,
     /// returns `None` at once when another process holds it. Errors are operational (the lock file's
     /// folder is gone, the database is unreachable).
@@ -241,6 +245,20 @@ macro_rules! impl_job_storage {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(row.map(|(t,)| t))
+            }
+
+            async fn prune_deliveries(&self, before: chrono::DateTime<chrono::Utc>, limit: u32) -> anyhow::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "DELETE FROM email_deliveries WHERE id IN (SELECT id FROM email_deliveries \
+                     WHERE status IN ('sent', 'failed') AND updated_at < $1 ORDER BY id LIMIT $2)",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
             }
 
             async fn lock_pass(
