@@ -47,6 +47,8 @@ pub enum Command {
     RunOnce,
     /// Run until SIGTERM or SIGINT: watch the inbox, evaluate goals and send emails on [schedule]
     Daemon,
+    /// Serve the HTTP API, /healthz and /metrics on [http] listen, with no jobs (a read-mostly replica), until SIGTERM or SIGINT
+    Serve,
     /// Database, inbox backlog, failed files, deliveries by status and the last run of each job
     Status(JsonFlag),
     /// Show goalkeeper at work on the sample data in fixtures/, in a folder of its own

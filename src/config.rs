@@ -24,6 +24,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub log: LogSettings,
     pub http: HttpSettings,
+    pub api: ApiSettings,
 }
 
 /// `[schedule]`: the daemon's jobs.
@@ -167,6 +168,14 @@ pub enum SmtpSecurity {
 pub struct HttpSettings {
     /// `HOST:PORT` to listen on, e.g. `127.0.0.1:9187`; empty = no HTTP server.
     pub listen: String,
+}
+
+/// `[api]`: the HTTP API under `/api/v1/` on `[http] listen`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Serve the API when `[http] listen` is set (default true).
+    pub enabled: bool,
 }
 
 /// Where the settings came from, for `check-config`.

@@ -12,7 +12,7 @@ use serde_json::Value;
 const NOW: &str = "2026-02-01T09:00:00Z";
 
 /// The keys of `goals show --json` (and of each `dashboard --json` item).
-const SHOW_KEYS: [&str; 17] = [
+const SHOW_KEYS: [&str; 20] = [
     "id",
     "user_id",
     "name",
@@ -30,6 +30,9 @@ const SHOW_KEYS: [&str; 17] = [
     "current_monthly_pace",
     "projected_completion_date",
     "projected_final_value",
+    "standing",
+    "needed",
+    "needed_short",
 ];
 
 /// The goals of fixtures/goals.csv.
@@ -259,6 +262,9 @@ fn a_year_of_snapshots_moves_every_goal(sb: &Sandbox) {
             "current_monthly_pace": "569.34",
             "projected_completion_date": "2026-06-01",
             "projected_final_value": "12873.78",
+            "standing": {"label": "Current", "value": "9,838.34 of 12,000.00", "line": "Current: 9,838.34 of 12,000.00"},
+            "needed": {"label": "Needed per month", "value": "395.77", "line": "Needed per month: 395.77"},
+            "needed_short": "395.77/mo",
         })
     );
     // It crosses 25 % in February, 50 % in July and 75 % in December, on track throughout.

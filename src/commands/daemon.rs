@@ -4,7 +4,7 @@
 use super::{Env, Exit};
 use crate::daemon::State;
 use crate::jobs::JobContext;
-use crate::storage::{AlertStorage, JobStorage, Storage};
+use crate::storage::{AlertStorage, JobStorage, Storage, TokenStorage};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
@@ -25,7 +25,7 @@ pub async fn run(env: &Env) -> anyhow::Result<Exit> {
     })
 }
 
-async fn serve<S: AlertStorage + JobStorage>(
+async fn serve<S: AlertStorage + JobStorage + TokenStorage>(
     store: S,
     env: &Env,
     clock: crate::clock::Clock,
@@ -41,7 +41,7 @@ async fn serve<S: AlertStorage + JobStorage>(
     );
     let http = match env.settings.http.listen.as_str() {
         "" => None,
-        listen => Some(start_http(listen, ctx.store.clone(), state.clone(), env).await?),
+        listen => Some(start_http(listen, ctx.store.clone(), state.clone(), env, clock, true).await?),
     };
     let outcome = crate::daemon::run(ctx, state, signals.first(), signals.second()).await;
     if let Ok(crate::daemon::Stopped::Forced) = outcome {
@@ -64,20 +64,65 @@ async fn serve<S: AlertStorage + JobStorage>(
 
 type HttpTask = tokio::task::JoinHandle<anyhow::Result<()>>;
 
+/// `goalkeeper serve`: the API, `/healthz` and `/metrics` alone, no jobs (a read-mostly replica),
+/// until SIGTERM or SIGINT.
+pub async fn run_serve(env: &Env) -> anyhow::Result<Exit> {
+    let clock = env.clock.running();
+    let problems = env.settings.validate_at(clock.now());
+    if !problems.is_empty() {
+        anyhow::bail!("invalid configuration: {}", problems.join("; "));
+    }
+    if env.settings.http.listen.is_empty() {
+        anyhow::bail!("http.listen: expected HOST:PORT to serve on (goalkeeper serve has nothing else to do)");
+    }
+    let shutdown = shutdown_signal()?;
+    crate::with_storage!(&env.settings.database.url, |store| {
+        let outcome = async {
+            super::open(&store).await?;
+            let state = Arc::new(State::new(clock.now()));
+            let (stop, server) = start_http(&env.settings.http.listen, store.clone(), state, env, clock, false).await?;
+            notify_ready();
+            shutdown.await;
+            let _ = stop.send(());
+            match tokio::time::timeout(std::time::Duration::from_secs(5), server).await {
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+                Err(_) => tracing::warn!("the HTTP server did not stop within 5 s"),
+                _ => {}
+            }
+            anyhow::Ok(Exit::Ok)
+        }
+        .await;
+        store.close().await;
+        outcome
+    })
+}
+
+fn notify_ready() {
+    crate::daemon::notify::ready("serving HTTP");
+}
+
 /// Binds `[http] listen` (an error if it cannot, before the daemon reports
-/// ready) and serves `/healthz` and `/metrics` until told to stop.
-async fn start_http<S: AlertStorage>(
+/// ready) and serves `/healthz`, `/metrics` and (with `[api] enabled`) the API
+/// until told to stop. `jobs`: whether this process polls the inbox (else
+/// `/healthz` does not check the inbox's recency).
+async fn start_http<S: AlertStorage + TokenStorage>(
     listen: &str,
     store: S,
     state: Arc<State>,
     env: &Env,
+    clock: crate::clock::Clock,
+    jobs: bool,
 ) -> anyhow::Result<(tokio::sync::oneshot::Sender<()>, HttpTask)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
     let ping = store.clone();
-    let counts = store;
-    let poll = env.settings.schedule.inbox_poll_seconds;
+    let counts = store.clone();
+    let poll = if jobs {
+        env.settings.schedule.inbox_poll_seconds
+    } else {
+        0
+    };
     let probe = crate::http::Probe {
         state,
         poll_interval: (poll > 0).then(|| chrono::TimeDelta::seconds(i64::try_from(poll).unwrap_or(i64::MAX))),
@@ -98,14 +143,24 @@ async fn start_http<S: AlertStorage>(
         }),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tracing::info!(%listen, "serving /healthz and /metrics");
+    let mut app = crate::http::router(probe);
+    if env.settings.api.enabled {
+        let api = crate::http::extract::Api {
+            service: crate::service::Service::new(store, &env.settings.email.base_url),
+            clock,
+            limiter: crate::auth::SharedLimiter::default(),
+        };
+        app = app.merge(crate::http::api(api));
+        tracing::info!(%listen, "serving /healthz, /metrics and the API under /api/v1/");
+    } else {
+        tracing::info!(%listen, "serving /healthz and /metrics (api.enabled = false)");
+    }
     let server = tokio::spawn(async move {
-        axum::serve(listener, crate::http::router(probe))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
+        crate::http::serve(listener, app, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
     });
     Ok((stop, server))
 }

@@ -358,8 +358,7 @@ fn view_text(goal: &Goal, view: &GoalView) -> String {
         "{} ({}) — {} for {}, {}\n",
         goal.name, goal.id, goal.goal_type, goal.user_id, goal.status
     );
-    let words = wording::of_summary(goal.goal_type, goal.target, s);
-    for fact in std::iter::once(&words.standing).chain(&words.needed) {
+    for fact in std::iter::once(&view.standing).chain(&view.needed) {
         text.push_str(&format!("  {}\n", fact.line));
     }
     text.push_str(&format!(
@@ -631,7 +630,7 @@ pub(super) async fn dashboard<S: AlertStorage>(
                 bar(s.progress, 20),
                 // Right-aligned to the width of "100.0 %".
                 format!("{:>7}", wording::progress_percent(s.progress)),
-                wording::of_summary(g.goal_type, g.target, s).short,
+                d.view.needed_short.clone(),
                 s.projected_completion_date
                     .map_or_else(|| "-".to_owned(), |d| d.to_string()),
                 mark,

@@ -106,6 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::RunOnce if cli.dry_run => run_once::dry_run(&env).await,
         Command::RunOnce => run_once::run(&env).await,
         Command::Daemon => daemon::run(&env).await,
+        Command::Serve => daemon::run_serve(&env).await,
         Command::Status(json) => status::run(&env, json.json).await,
         Command::Users(cmd) => users::run(&env, cmd).await,
         Command::Snapshots(cmd) => snapshots::run(&env, cmd).await,

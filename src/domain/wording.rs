@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 /// One line of a card: a label and its value (for a table), and the two as
 /// one line of text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Fact {
     pub label: String,
     pub value: String,

@@ -7,6 +7,7 @@ use crate::domain::card::GoalCard;
 use crate::domain::goal::{GoalStatus, NewProgress, ProgressEntry, ProgressSource};
 use crate::domain::progress::Summary;
 use crate::domain::tracking::{Raised, Standing, live_summary};
+use crate::domain::wording::{self, Fact};
 use crate::domain::{Goal, GoalType, Money, Period, SnapshotSummary};
 use crate::storage::AlertStorage;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,7 +35,7 @@ pub struct Recorded {
 }
 
 /// A goal with where it stands today: the CLI's `goals show --json`, the API's summary.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct GoalView {
     pub id: String,
     pub user_id: String,
@@ -54,16 +55,24 @@ pub struct GoalView {
     pub current_monthly_pace: String,
     pub projected_completion_date: Option<String>,
     pub projected_final_value: Option<String>,
+    /// Where the goal stands, in its type's words (`goals show`'s first line, the alert card's).
+    pub standing: Fact,
+    /// What it takes, in its type's words, when anything does.
+    pub needed: Option<Fact>,
+    /// `needed` (or a spending limit's margin) in a few characters: the dashboard's NEEDED column.
+    pub needed_short: String,
     /// The computed figures, for printing.
     #[serde(skip)]
+    #[schema(ignore)]
     pub summary: Summary,
     /// How many progress entries the goal has.
     #[serde(skip)]
+    #[schema(ignore)]
     pub entries: usize,
 }
 
 /// A milestone a goal has reached: the first month its progress was at least `percent`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Milestone {
     pub percent: u32,
     /// `YYYY-MM`.
@@ -73,7 +82,7 @@ pub struct Milestone {
 }
 
 /// One goal on the dashboard.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct DashboardGoal {
     #[serde(flatten)]
     pub view: GoalView,
@@ -141,6 +150,7 @@ impl<S: AlertStorage> Service<S> {
         let today = self.today(goal, now).await?;
         let s = live_summary(goal, history, latest.as_ref(), today);
         let percent = (s.progress * 100.0).clamp(0.0, 100.0);
+        let words = wording::of_summary(goal.goal_type, goal.target, &s);
         Ok(GoalView {
             id: goal.id.to_string(),
             user_id: goal.user_id.to_string(),
@@ -159,6 +169,9 @@ impl<S: AlertStorage> Service<S> {
             current_monthly_pace: two_places(s.current_monthly_pace),
             projected_completion_date: s.projected_completion_date.map(|d| d.to_string()),
             projected_final_value: s.projected_final_value.map(two_places),
+            standing: words.standing,
+            needed: words.needed,
+            needed_short: words.short,
             entries: history.len(),
             summary: s,
         })

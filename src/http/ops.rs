@@ -1,5 +1,5 @@
-//! The optional HTTP surface for operators (`[http] listen`): `GET /healthz`
-//! and `GET /metrics`. Nothing else is served; it binds where it is told
+//! The operators' endpoints (`[http] listen`): `GET /healthz`
+//! and `GET /metrics`. It binds where it is told
 //! (loopback by default in the example configuration).
 //!
 //! `/healthz` answers 200 when the database answers and the last successful
