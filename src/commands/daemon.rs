@@ -75,7 +75,8 @@ pub async fn run_serve(env: &Env) -> anyhow::Result<Exit> {
     if env.settings.http.listen.is_empty() {
         anyhow::bail!("http.listen: expected HOST:PORT to serve on (goalkeeper serve has nothing else to do)");
     }
-    let shutdown = shutdown_signal()?;
+    let signals = Signals::listen()?;
+    let shutdown = signals.first();
     crate::with_storage!(&env.settings.database.url, |store| {
         let outcome = async {
             super::open(&store).await?;
