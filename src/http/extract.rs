@@ -154,3 +154,60 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for Params<T> {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::types::{GoalCreate, GoalFieldsIn, PreferencesPatch, ProgressIn};
+    use proptest::prelude::*;
+
+    fn field_of(e: Error) -> Option<String> {
+        match e {
+            Error::BadJson { field, .. } => field,
+            other => panic!("expected a malformed-body error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_or_an_unknown_field_is_named() {
+        let e = parse_json::<GoalFieldsIn>(br#"{"links": {"accounts": [1]}}"#)
+            .err()
+            .unwrap();
+        assert_eq!(field_of(e).as_deref(), Some("links.accounts[0]"));
+        let e = parse_json::<ProgressIn>(br#"{"value": "1", "colour": 1}"#)
+            .err()
+            .unwrap();
+        assert_eq!(field_of(e).as_deref(), Some("colour"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_body_parsers(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_json::<GoalCreate>(&bytes);
+            let _ = parse_json::<GoalFieldsIn>(&bytes);
+            let _ = parse_json::<PreferencesPatch>(&bytes);
+            let _ = parse_json::<ProgressIn>(&bytes);
+        }
+
+        #[test]
+        fn an_arbitrary_value_in_a_known_field_is_accepted_or_refused_naming_that_field(
+            field in prop::sample::select(vec!["name", "target_value", "target_date", "start_date", "description", "links"]),
+            value in prop_oneof![
+                any::<i64>().prop_map(|n| serde_json::json!(n)),
+                any::<bool>().prop_map(|b| serde_json::json!(b)),
+                ".{0,20}".prop_map(|s| serde_json::json!(s)),
+                Just(serde_json::json!(null)),
+                Just(serde_json::json!([1, "x"])),
+                Just(serde_json::json!({"accounts": 3})),
+            ],
+        ) {
+            let body = serde_json::to_vec(&serde_json::json!({ field: value })).unwrap();
+            if let Err(e) = parse_json::<GoalFieldsIn>(&body) {
+                let named = field_of(e).unwrap_or_default();
+                prop_assert!(named.starts_with(field), "{field}: {named}");
+            }
+        }
+    }
+}
