@@ -257,6 +257,17 @@ fn every_endpoint_answers_its_success_path(sb: Sandbox) {
     let (st, bens, _) = done(s.req("GET", "/api/v1/goals?user=ben", &admin));
     assert_eq!(st, StatusCode::OK);
     assert!(bens["items"].as_array().unwrap().iter().all(|g| g["user_id"] == "ben"));
+    let (st, users, _) = done(s.req("GET", "/api/v1/users", &admin));
+    assert_eq!((st, users.as_array().unwrap().len()), (StatusCode::OK, 4), "{users}");
+    let (_, me, _) = done(s.req("GET", "/api/v1/users", &ana));
+    assert_eq!(
+        me.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["ana"]
+    );
     let (st, none, _) = done(s.req("GET", "/api/v1/alerts/preferences", &admin));
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "an admin must say whose: {none}");
 

@@ -5,7 +5,8 @@
 //!   each handler a few lines over [`crate::service`]:
 //!   - [`goals`]: goals, status changes, progress, the summary, the dashboard, templates;
 //!   - [`alerts`]: alerts and alert preferences;
-//!   - [`snapshots`]: the caller's stored snapshots (read-only).
+//!   - [`snapshots`]: the caller's stored snapshots (read-only);
+//!   - [`users`]: the users an admin token may act for.
 //! - [`extract`]: the state ([`extract::Api`]), the authenticated caller ([`extract::AuthUser`],
 //!   the bearer-token check in one place), JSON bodies and query strings that name the field at fault.
 //! - [`error`]: one [`error::Error`] that becomes every `application/problem+json` response.
@@ -23,6 +24,7 @@ pub mod openapi;
 pub mod ops;
 pub mod snapshots;
 pub mod types;
+pub mod users;
 
 pub use ops::{AlertTotals, DatabaseCheck, Probe, router};
 
@@ -62,6 +64,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/v1/alerts/preferences"),
     ("get", "/api/v1/snapshots"),
     ("get", "/api/v1/snapshots/{period}"),
+    ("get", "/api/v1/users"),
     ("get", "/api/v1/openapi.json"),
 ];
 
@@ -71,6 +74,7 @@ pub fn api<S: AlertStorage + TokenStorage>(state: extract::Api<S>) -> Router {
         .merge(goals::router::<S>())
         .merge(alerts::router::<S>())
         .merge(snapshots::router::<S>())
+        .merge(users::router::<S>())
         .route("/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { error::Error::NoRoute })
         .with_state(state);

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::goals::record, super::goals::history, super::goals::summary, super::goals::dashboard,
         super::goals::sync, super::goals::templates, super::goals::template, super::goals::from_template,
         super::alerts::list, super::alerts::read, super::alerts::preferences, super::alerts::set_preferences,
-        super::snapshots::list, super::snapshots::show, document,
+        super::snapshots::list, super::snapshots::show, super::users::list, document,
     ),
     modifiers(&Bearer)
 )]
