@@ -21,7 +21,9 @@ NOW=${NOW:-2026-01-02T12:00:00Z}
 KEEP=${KEEP:-0}
 script_dir=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
+# ../shared beside the repository (a worktree at /work/wt/NAME finds it two levels up).
 gen=${GEN:-"$repo/../shared/bench/gen_snapshots.py"}
+[[ -f $gen || -n ${GEN:-} ]] || gen="$repo/../../shared/bench/gen_snapshots.py"
 [[ -f $gen ]] || { echo "bench: generator not found at $gen" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time is required (apt-get install time)" >&2; exit 2; }
 
