@@ -20,8 +20,8 @@ need smtp-sink "apt-get install postfix"
 need smtp-source "apt-get install postfix"
 need sqlite3 "apt-get install sqlite3"
 
-cargo build --release --quiet
-bin=$PWD/target/release/goalkeeper
+# BIN=path/to/goalkeeper measures that binary instead (e.g. a build of the previous commit).
+if [ -n "${BIN:-}" ]; then bin=$BIN; else cargo build --release --quiet; bin=$PWD/target/release/goalkeeper; fi
 work=$(mktemp -d)
 trap 'kill "${sink_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 export GOALKEEPER__DATABASE__URL="sqlite://$work/gk.db"

@@ -6,10 +6,14 @@
 //! ([`crate::domain::delivery`]: quiet hours, daily cap, minimum gap, digest),
 //! defer what waits (saying why), claim what goes (one short transaction: each
 //! email gets its Message-ID, stable across retries), send with no
-//! transaction open, then record every outcome in one transaction. A crash
-//! after the server accepted an email but before the outcome was recorded
-//! leaves its deliveries claimed; when the claim runs out they are sent again
-//! with the same Message-ID (at most one duplicate, never a loss).
+//! transaction open, and record outcomes as sends complete: whatever has
+//! finished is committed together in one short transaction (group commit, so
+//! the batches grow with the load). A send keeps its slot (one of
+//! `concurrency`, for SMTP `[email.smtp] connections`) until its outcome is
+//! committed, so at most `concurrency` emails are ever sent but not recorded.
+//! A crash leaves those claimed; when the claim runs out they are sent again
+//! with the same Message-ID: per crash at most `concurrency` duplicates, each
+//! Message-ID at most twice, never a loss.
 
 mod entry;
 pub use entry::{dispatcher, send_due, send_due_until};
@@ -89,6 +93,15 @@ pub fn retry_delay(attempt: u32, initial_seconds: u64, max_seconds: u64, seed: u
     z ^= z >> 31;
     let jitter = z % (base / 4 + 1);
     TimeDelta::seconds(i64::try_from(base - jitter).unwrap_or(i64::MAX))
+}
+
+/// A send that has finished (or was given back unsent: `result` is `None`), waiting for its
+/// outcome to be committed; `recorded` tells the sender it may free its slot.
+struct Finished {
+    ids: Vec<i64>,
+    attempts: i64,
+    result: Option<Result<(), SendFailure>>,
+    recorded: tokio::sync::oneshot::Sender<()>,
 }
 
 /// One email to send: its deliveries, leader first.
@@ -196,15 +209,20 @@ impl<M: Mailer> Dispatcher<M> {
         }
         let groups: Vec<(Vec<i64>, String)> = emails.iter().map(|e| (e.ids.clone(), e.message_id.clone())).collect();
         let claimed = store.claim(&groups, &self.instance, now + CLAIM, now).await?;
-        let mut outcomes = Vec::with_capacity(claimed.len());
-        let mut sending = tokio::task::JoinSet::new();
+        // Each send holds a slot from the moment it is handed to the mailer until its outcome is
+        // committed, so at most `concurrency` emails are ever sent but not recorded: all that a
+        // crash can resend. Finished sends are recorded together, in one short transaction, by the
+        // loop below (group commit): one email at low volume, many while a commit is under way.
         let limit = Arc::new(tokio::sync::Semaphore::new(self.concurrency.max(1)));
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Finished>();
+        let mut sending = tokio::task::JoinSet::new();
         let mut by_index: HashMap<usize, Email> = emails.into_iter().enumerate().collect();
         for i in claimed {
             let Some(email) = by_index.remove(&i) else { continue };
             let mailer = self.mailer.clone();
             let limit = limit.clone();
             let stop = stop.clone();
+            let done = done_tx.clone();
             sending.spawn(async move {
                 // The semaphore is never closed, so acquiring only waits.
                 let _permit = limit.acquire_owned().await.ok();
@@ -214,64 +232,105 @@ impl<M: Mailer> Dispatcher<M> {
                 } else {
                     Some(mailer.send(email.message).await)
                 };
-                (email.ids, email.attempts, result)
+                let (recorded, wait) = tokio::sync::oneshot::channel();
+                let finished = Finished {
+                    ids: email.ids,
+                    attempts: email.attempts,
+                    result,
+                    recorded,
+                };
+                if done.send(finished).is_ok() {
+                    // Keeps the slot until the outcome is committed (an error there ends the round).
+                    let _ = wait.await;
+                }
             });
         }
-        let mut unsent: Vec<i64> = Vec::new();
-        while let Some(joined) = sending.join_next().await {
-            let (ids, attempts, result) = match joined {
-                Ok((ids, attempts, Some(result))) => (ids, attempts, result),
-                Ok((ids, _, None)) => {
-                    unsent.extend(ids);
-                    continue;
-                }
-                Err(e) => anyhow::bail!("a send task stopped unexpectedly: {e}"),
-            };
-            let outcome = match result {
-                Ok(()) => {
-                    summary.emails_sent += 1;
-                    summary.alerts_sent += ids.len();
-                    Outcome::Sent
-                }
-                Err(SendFailure::Permanent(error)) => {
-                    tracing::warn!(deliveries = ?ids, %error, "email refused permanently");
-                    summary.failed += ids.len();
-                    Outcome::Failed { error }
-                }
-                Err(SendFailure::Transient(error)) => {
-                    // `attempts` was read before the claim added this one.
-                    let attempt = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
-                    if attempt >= self.settings.max_attempts {
-                        tracing::warn!(deliveries = ?ids, %error, attempt, "email failed; out of attempts");
-                        summary.failed += ids.len();
-                        Outcome::Failed {
-                            error: format!("gave up after {attempt} attempts; last: {error}"),
-                        }
-                    } else {
-                        let seed = ids.first().copied().unwrap_or(0) as u64 ^ u64::from(attempt);
-                        let delay = retry_delay(
-                            attempt,
-                            self.settings.retry_initial_seconds,
-                            self.settings.retry_max_seconds,
-                            seed,
-                        );
-                        tracing::info!(deliveries = ?ids, %error, attempt, retry_in_s = delay.num_seconds(), "email failed; will retry");
-                        summary.retrying += ids.len();
-                        Outcome::Retry { at: now + delay, error }
+        drop(done_tx);
+        let mut batch = Vec::new();
+        while let Some(first) = done_rx.recv().await {
+            batch.push(first);
+            while let Ok(more) = done_rx.try_recv() {
+                batch.push(more);
+            }
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut unsent: Vec<i64> = Vec::new();
+            for finished in &batch {
+                match &finished.result {
+                    Some(result) => {
+                        let outcome = self.outcome(&finished.ids, finished.attempts, result, now, &mut summary);
+                        outcomes.push((finished.ids.clone(), outcome));
                     }
+                    None => unsent.extend(finished.ids.iter().copied()),
                 }
-            };
-            outcomes.push((ids, outcome));
+            }
+            if !outcomes.is_empty() {
+                store.finish(&outcomes, now).await?;
+            }
+            if !unsent.is_empty() {
+                tracing::info!(
+                    deliveries = unsent.len(),
+                    "shutting down: emails not sent yet stay in the outbox"
+                );
+                store.release_claims(&unsent, &self.instance).await?;
+            }
+            for finished in batch.drain(..) {
+                let _ = finished.recorded.send(());
+            }
         }
-        store.finish(&outcomes, now).await?;
-        if !unsent.is_empty() {
-            tracing::info!(
-                deliveries = unsent.len(),
-                "shutting down: emails not sent yet stay in the outbox"
-            );
-            store.release_claims(&unsent, &self.instance).await?;
+        while let Some(joined) = sending.join_next().await {
+            if let Err(e) = joined {
+                anyhow::bail!("a send task stopped unexpectedly: {e}");
+            }
         }
         Ok(summary)
+    }
+
+    /// What one finished send means for its deliveries, counted in `summary`.
+    fn outcome(
+        &self,
+        ids: &[i64],
+        attempts: i64,
+        result: &Result<(), SendFailure>,
+        now: DateTime<Utc>,
+        summary: &mut DispatchSummary,
+    ) -> Outcome {
+        match result {
+            Ok(()) => {
+                summary.emails_sent += 1;
+                summary.alerts_sent += ids.len();
+                Outcome::Sent
+            }
+            Err(SendFailure::Permanent(error)) => {
+                tracing::warn!(deliveries = ?ids, %error, "email refused permanently");
+                summary.failed += ids.len();
+                Outcome::Failed { error: error.clone() }
+            }
+            Err(SendFailure::Transient(error)) => {
+                // `attempts` was read before the claim added this one.
+                let attempt = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
+                if attempt >= self.settings.max_attempts {
+                    tracing::warn!(deliveries = ?ids, %error, attempt, "email failed; out of attempts");
+                    summary.failed += ids.len();
+                    Outcome::Failed {
+                        error: format!("gave up after {attempt} attempts; last: {error}"),
+                    }
+                } else {
+                    let seed = ids.first().copied().unwrap_or(0) as u64 ^ u64::from(attempt);
+                    let delay = retry_delay(
+                        attempt,
+                        self.settings.retry_initial_seconds,
+                        self.settings.retry_max_seconds,
+                        seed,
+                    );
+                    tracing::info!(deliveries = ?ids, %error, attempt, retry_in_s = delay.num_seconds(), "email failed; will retry");
+                    summary.retrying += ids.len();
+                    Outcome::Retry {
+                        at: now + delay,
+                        error: error.clone(),
+                    }
+                }
+            }
+        }
     }
 
     /// What goes now and what waits, for one user's due deliveries.

@@ -27,6 +27,9 @@ pub enum Behaviour {
     /// Holds its answer to the end of DATA of the first message for this long
     /// (then accepts it); later messages are accepted at once.
     StallFirst(Duration),
+    /// Takes this long over the end of DATA of every message, then accepts it
+    /// (a slow relay: lets a test kill the sender mid-round).
+    Slow(Duration),
 }
 
 /// A message the server accepted.
@@ -287,6 +290,9 @@ impl Handler for Recorder {
         if let Behaviour::StallFirst(pause) = self.behaviour
             && seen == 0
         {
+            std::thread::sleep(pause);
+        }
+        if let Behaviour::Slow(pause) = self.behaviour {
             std::thread::sleep(pause);
         }
         let message = Received {
