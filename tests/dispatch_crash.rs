@@ -1,7 +1,7 @@
 //! A crash during dispatch resends only what was in flight (issue 18): `goalkeeper alerts send`
 //! against a slow SMTP server (0.25 s per email), SIGKILLed mid-round several times, each next run
 //! after the claims ran out (`--now` 11 minutes later). Every email arrives; per kill at most
-//! `[email.smtp] connections` emails arrive twice, and no Message-ID more than twice.
+//! `[email.smtp] connections` emails arrive again, and each Message-ID at most once more per kill.
 
 mod common;
 
@@ -19,7 +19,9 @@ fn sandbox_with_due_emails(sb: &Sandbox) {
     sb.register_numbered_users(USERS);
     let mut goals = String::from("goal_id,user_id,type,name,target_value,target_date,start_date,accounts,categories\n");
     for u in 0..USERS {
-        goals.push_str(&format!("g{u:05},u{u:05},custom,Bike,1000.00,2026-12-31,2026-01-01,,\n"));
+        goals.push_str(&format!(
+            "g{u:05},u{u:05},custom,Bike,1000.00,2026-12-31,2026-01-01,,\n"
+        ));
     }
     std::fs::write(sb.path("goals.csv"), goals).unwrap();
     sb.run_ok(&["--now", "2026-03-10T10:00:00Z", "goals", "import", "goals.csv"], 0);
@@ -69,12 +71,18 @@ fn kill_mid_round_and_finish(sb: &Sandbox, connections: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while server.messages().len() < before + 3 + k {
             assert!(Instant::now() < deadline, "run {k}: no emails arrived");
-            assert!(child.try_wait().unwrap().is_none(), "run {k} finished before it was killed");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "run {k} finished before it was killed"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        eprintln!("run {k}: killed after {} emails arrived in it", server.messages().len() - before);
+        eprintln!(
+            "run {k}: killed after {} emails arrived in it",
+            server.messages().len() - before
+        );
     }
     let mut cmd = sb.command(&["--now", &minute(KILLS), "alerts", "send"]);
     cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
@@ -95,7 +103,11 @@ fn kill_mid_round_and_finish(sb: &Sandbox, connections: usize) {
         duplicates <= KILLS * connections,
         "{duplicates} duplicates for {KILLS} kills with {connections} connection(s): {counts:?}"
     );
-    assert!(most <= 2, "a Message-ID arrived {most} times: {counts:?}");
+    // An email in flight at one kill may be in flight again at the next: one extra copy per kill at most.
+    assert!(
+        most <= 1 + KILLS,
+        "a Message-ID arrived {most} times for {KILLS} kills: {counts:?}"
+    );
     let list = sb.run_ok(&["alerts", "list", "--json", "--status", "sent"], 0).stdout;
     let sent: Vec<serde_json::Value> = serde_json::from_str(&list).unwrap();
     assert_eq!(sent.len(), USERS, "every delivery is recorded as sent");
