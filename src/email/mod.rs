@@ -1,6 +1,7 @@
-//! Email: how alert emails look ([`render`]) and how they leave
+//! Email: how alert emails look ([`render`], with the extra headers in `headers`) and how they leave
 //! ([`transport`]). The outbox dispatcher ([`crate::dispatch`]) uses both; nothing here calls it.
 
+mod headers;
 pub mod render;
 pub mod transport;
 

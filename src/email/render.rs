@@ -16,11 +16,11 @@
 //!   containing `=?` (the start of an RFC 2047 encoded word) is encoded whole, so it decodes to the
 //!   one-line text that was stored, never to a hidden line break; display names are quoted by lettre.
 
+use super::headers::{AutoSubmitted, ListUnsubscribe, Subject};
 use crate::config::EmailSettings;
 use crate::domain::alerts::AlertType;
 use crate::domain::wording::Fact;
 use chrono::{DateTime, Utc};
-use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
 use minijinja::syntax::SyntaxConfig;
@@ -39,10 +39,6 @@ const BAR_WIDTH: usize = 20;
 
 /// 10000-01-01T00:00:00Z as a Unix timestamp: lettre's `Date` header panics from there on.
 const YEAR_10000: i64 = 253_402_300_800;
-
-// Evaluated at compile time, so the name checks in `new_from_ascii_str` cannot panic at run time.
-const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
-const AUTO_SUBMITTED: HeaderName = HeaderName::new_from_ascii_str("Auto-Submitted");
 
 /// Why an email could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -350,73 +346,6 @@ fn shown_percent(percent: f64) -> u8 {
     }
     // Clamped to 0..=100 first, so the cast cannot truncate.
     percent.clamp(0.0, 100.0).floor() as u8
-}
-
-/// `Subject:`, encoded as lettre encodes it, except that text containing `=?` is RFC 2047-encoded
-/// whole: left as it is, a title that is itself an encoded word (`=?utf-8?b?...?=`) would be decoded
-/// by every mail client into whatever it hides, line breaks and fake header lines included.
-#[derive(Debug, Clone)]
-struct Subject(String);
-
-impl Header for Subject {
-    fn name() -> HeaderName {
-        lettre::message::header::Subject::name()
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Subject(s.to_owned()))
-    }
-
-    fn display(&self) -> HeaderValue {
-        if !self.0.contains("=?") {
-            return HeaderValue::new(Self::name(), self.0.clone());
-        }
-        let mut encoded = String::with_capacity(self.0.len() * 2);
-        let prefix = "Subject: ".len();
-        {
-            let mut writer = email_encoding::headers::writer::EmailWriter::new(&mut encoded, prefix, 0, false);
-            // Writing into a String cannot fail.
-            let _ = email_encoding::headers::rfc2047::encode(&self.0, &mut writer);
-        }
-        // Safe to pass as pre-encoded: RFC 2047 output is printable ASCII, folded by the writer.
-        HeaderValue::dangerous_new_pre_encoded(Self::name(), self.0.clone(), encoded)
-    }
-}
-
-/// `List-Unsubscribe: <url>` (RFC 2369).
-#[derive(Debug, Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        LIST_UNSUBSCRIBE
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(ListUnsubscribe(s.to_owned()))
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// `Auto-Submitted: auto-generated` (RFC 3834): tells mail systems not to auto-reply.
-#[derive(Debug, Clone)]
-struct AutoSubmitted;
-
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        AUTO_SUBMITTED
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_owned())
-    }
 }
 
 #[cfg(test)]
