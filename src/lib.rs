@@ -4,7 +4,7 @@
 //!
 //! - [`domain`]: values and rules with no I/O: money, periods, users, snapshot
 //!   lines and their totals; goals, what they measure, the progress calculator,
-//!   tracking, templates; alert rules and delivery scheduling.
+//!   tracking, templates; alert rules, reminders' tracking periods and delivery scheduling.
 //! - [`config`]: layered settings (defaults, TOML file, environment) and their validation.
 //! - [`clock`]: where `now` comes from (`--now` or the wall clock).
 //! - [`storage`]: the [`storage::Storage`] interface and its SQLite and PostgreSQL

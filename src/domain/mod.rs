@@ -13,6 +13,7 @@ pub mod progress;
 pub mod snapshot;
 pub mod templates;
 pub mod tracking;
+pub mod tracking_period;
 pub mod user;
 pub mod wording;
 
