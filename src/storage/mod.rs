@@ -8,6 +8,7 @@ pub mod backup;
 pub mod jobs;
 pub mod pg_tls;
 mod postgres;
+mod rows;
 mod sql;
 mod sqlite;
 pub mod tokens;
