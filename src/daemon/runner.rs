@@ -441,6 +441,16 @@ mod tests {
     }
 
     /// A daemon with one job.
+    /// A job that starts at once and takes 30 s: still running whenever a test asks the daemon to stop.
+    fn thirty_second_run_at_start(probe: &Arc<Probe>) -> JobSpec {
+        JobSpec {
+            name: "probe".to_owned(),
+            trigger: Trigger::Every(Duration::from_secs(60)),
+            run_at_start: true,
+            work: probe.work(Duration::from_secs(30)),
+        }
+    }
+
     fn daemon(spec: JobSpec, state: &Arc<State>, timeout: Duration) -> Daemon {
         Daemon {
             jobs: vec![spec],
@@ -530,12 +540,7 @@ mod tests {
     async fn shutdown_gives_up_on_a_run_that_outlasts_the_timeout() {
         let state = Arc::new(State::new(chrono::Utc::now()));
         let probe = Probe::new(0);
-        let spec = JobSpec {
-            name: "probe".to_owned(),
-            trigger: Trigger::Every(Duration::from_secs(60)),
-            run_at_start: true,
-            work: probe.work(Duration::from_secs(30)),
-        };
+        let spec = thirty_second_run_at_start(&probe);
         let d = daemon(spec, &state, Duration::from_millis(500));
         let started = Instant::now();
         let stopped = d
@@ -555,12 +560,7 @@ mod tests {
     async fn a_forced_stop_during_the_shutdown_wait_returns_at_once_without_the_run_going_on() {
         let state = Arc::new(State::new(chrono::Utc::now()));
         let probe = Probe::new(0);
-        let spec = JobSpec {
-            name: "probe".to_owned(),
-            trigger: Trigger::Every(Duration::from_secs(60)),
-            run_at_start: true,
-            work: probe.work(Duration::from_secs(30)),
-        };
+        let spec = thirty_second_run_at_start(&probe);
         let d = daemon(spec, &state, Duration::from_secs(60));
         let started = Instant::now();
         let stopped = d
