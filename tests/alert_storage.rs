@@ -318,10 +318,75 @@ async fn a_users_alerts_are_listed_through_their_goals_newest_first<S: AlertStor
     assert!(none.is_empty());
 }
 
+async fn one_deferral_call_holds_each_delivery_until_its_own_time_and_leaves_sent_ones_alone<S: AlertStorage>(
+    store: S,
+) {
+    setup(&store).await;
+    store
+        .record_alerts(
+            &[
+                planned("ana-bike", "ana", AlertType::Milestone25, "", true),
+                planned("ana-bike", "ana", AlertType::Milestone50, "", true),
+                planned("ben-car", "ben", AlertType::Milestone25, "", true),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let due = store.due_deliveries(now(), 10).await.unwrap();
+    let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), 3);
+    // The third is sent before the deferral arrives: a deferral never takes it back.
+    store
+        .claim(
+            &[(vec![ids[2]], "<sent@x>".to_owned())],
+            "me",
+            now() + TimeDelta::minutes(10),
+            now(),
+        )
+        .await
+        .unwrap();
+    store.finish(&[(vec![ids[2]], Outcome::Sent)], now()).await.unwrap();
+    let morning = now() + TimeDelta::hours(8);
+    let evening = now() + TimeDelta::hours(6);
+    store
+        .defer(
+            &[
+                (vec![ids[0]], morning, "quiet hours".to_owned()),
+                (vec![ids[1], ids[2]], evening, "daily cap".to_owned()),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let rows = store.list_alerts(AlertFilter::default()).await.unwrap();
+    let held = |id: i64| {
+        let d = rows
+            .iter()
+            .filter_map(|r| r.delivery.as_ref())
+            .find(|d| d.id == id)
+            .unwrap();
+        (d.status, d.hold_reason.clone())
+    };
+    assert_eq!(held(ids[0]), (DeliveryStatus::Deferred, Some("quiet hours".to_owned())));
+    assert_eq!(held(ids[1]), (DeliveryStatus::Deferred, Some("daily cap".to_owned())));
+    assert_eq!(held(ids[2]), (DeliveryStatus::Sent, None));
+    let at_evening: Vec<i64> = store
+        .due_deliveries(evening, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(at_evening, [ids[1]]);
+    assert_eq!(store.due_deliveries(morning, 10).await.unwrap().len(), 2);
+}
+
 on_both_backends!(
     a_users_alerts_are_listed_through_their_goals_newest_first,
     preferences_are_the_defaults_until_set_and_read_back_as_set,
     an_alert_is_stored_once_and_gets_an_outbox_row_only_when_emailed,
     a_group_is_claimed_by_one_sender_and_its_outcome_recorded_once,
     a_claim_that_ran_out_is_due_again_and_a_deferral_waits_for_its_time,
+    one_deferral_call_holds_each_delivery_until_its_own_time_and_leaves_sent_ones_alone,
 );

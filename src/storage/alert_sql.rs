@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 
 /// Alerts per multi-row insert: 10 columns, far below both parameter limits.
 pub(super) const ALERT_CHUNK: usize = 500;
+/// Deferrals per bulk `UPDATE`: 3 binds each, more than a round (1,000 deliveries) in one.
+pub(super) const DEFER_CHUNK: usize = 2_000;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PrefsRow {
@@ -414,24 +416,29 @@ macro_rules! impl_alert_storage {
                 if deferrals.is_empty() {
                     return Ok(());
                 }
+                // One statement for the whole round (each delivery with its own time and reason),
+                // in chunks only to stay under the backends' bind limits: 6,752 deferrals were
+                // 6,752 statements when each user's wait was its own UPDATE.
+                let rows: Vec<(i64, chrono::DateTime<chrono::Utc>, &str)> = deferrals
+                    .iter()
+                    .flat_map(|(ids, until, reason)| ids.iter().map(move |id| (*id, *until, reason.as_str())))
+                    .collect();
                 let mut tx = self.begin_write().await?;
-                for (ids, until, reason) in deferrals {
-                let (until, reason) = (*until, reason.as_str());
-                for chunk in ids.chunks($crate::storage::sql::KEY_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE email_deliveries SET status = 'deferred', due_at = ");
-                    q.push_bind(until)
-                        .push(", hold_reason = ")
-                        .push_bind(reason)
-                        .push(", updated_at = ")
-                        .push_bind(now)
-                        .push(" WHERE status IN ('pending', 'deferred') AND id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
+                for chunk in rows.chunks($crate::storage::alert_sql::DEFER_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("WITH held (id, due_at, reason) AS (");
+                    q.push_values(chunk, |mut row, (id, until, reason)| {
+                        row.push_bind(*id).push_bind(*until).push_bind(*reason);
+                    });
+                    q.push(
+                        ") UPDATE email_deliveries SET status = 'deferred', due_at = held.due_at, \
+                         hold_reason = held.reason, updated_at = ",
+                    )
+                    .push_bind(now)
+                    .push(
+                        " FROM held WHERE email_deliveries.id = held.id \
+                         AND email_deliveries.status IN ('pending', 'deferred')",
+                    );
                     q.build().persistent(false).execute(&mut *tx).await?;
-                }
                 }
                 tx.commit().await?;
                 Ok(())
