@@ -277,3 +277,42 @@ async fn the_file_transport_refuses_a_message_without_a_message_id() {
     assert!(matches!(&result, Err(SendError::Permanent(_))), "{result:?}");
     assert!(common::names_in(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn a_file_batch_writes_every_message_and_refuses_only_the_one_without_a_message_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let Transport::File(files) = Transport::from_settings(&file_settings(&outbox)).unwrap() else {
+        panic!("a file transport was configured");
+    };
+    let mut nameless = alert("<x@goalkeeper.test>", "no id");
+    nameless.headers_mut().remove_raw("Message-ID");
+    let batch = [
+        alert("<b1@goalkeeper.test>", "first"),
+        nameless,
+        alert("<b2@goalkeeper.test>", "second"),
+    ];
+
+    let results = files.send_batch(&batch).await;
+
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        results[0],
+        Ok(Accepted::File {
+            path: outbox.join("b1_goalkeeper.test.eml")
+        })
+    );
+    assert!(matches!(&results[1], Err(SendError::Permanent(_))), "{:?}", results[1]);
+    assert!(results[2].is_ok(), "{:?}", results[2]);
+    assert_eq!(
+        common::names_in(&outbox),
+        ["b1_goalkeeper.test.eml", "b2_goalkeeper.test.eml"],
+        "no temporary files left"
+    );
+    // The batch written again after a crash replaces the same files.
+    let again = files.send_batch(&[alert("<b1@goalkeeper.test>", "first, again")]).await;
+    assert!(again[0].is_ok());
+    assert_eq!(common::names_in(&outbox).len(), 2);
+    let text = std::fs::read_to_string(outbox.join("b1_goalkeeper.test.eml")).unwrap();
+    assert!(text.contains("Subject: first, again\r\n"), "{text}");
+}

@@ -20,14 +20,46 @@ impl Mailer for transport::Transport {
             Err(transport::SendError::Permanent(e)) => Err(SendFailure::Permanent(e)),
         }
     }
+
+    fn batch_size(&self) -> Option<usize> {
+        matches!(self, transport::Transport::File(_)).then_some(FILE_BATCH)
+    }
+
+    async fn send_batch(&self, messages: Vec<lettre::Message>) -> Vec<Result<(), SendFailure>> {
+        let transport::Transport::File(files) = self else {
+            let mut results = Vec::with_capacity(messages.len());
+            for message in messages {
+                results.push(Mailer::send(self, message).await);
+            }
+            return results;
+        };
+        files
+            .send_batch(&messages)
+            .await
+            .into_iter()
+            .map(|result| match result {
+                Ok(accepted) => {
+                    tracing::debug!(%accepted, "email accepted");
+                    Ok(())
+                }
+                Err(transport::SendError::Transient(e)) => Err(SendFailure::Transient(e)),
+                Err(transport::SendError::Permanent(e)) => Err(SendFailure::Permanent(e)),
+            })
+            .collect()
+    }
 }
+
+/// `.eml` files written and synced together before their batch is recorded as sent: at most
+/// this many are written again after a crash.
+const FILE_BATCH: usize = 256;
 
 /// A dispatcher for the configured transport.
 pub fn dispatcher(settings: &EmailSettings) -> anyhow::Result<Dispatcher<transport::Transport>> {
     let sender = render::Sender::from_settings(settings).map_err(|e| anyhow::anyhow!("email.from: {e}"))?;
     let concurrency = match settings.transport {
         TransportKind::Smtp => usize::try_from(settings.smtp.connections).unwrap_or(1),
-        TransportKind::File => 4,
+        // Files go in batches ([`FILE_BATCH`]), one at a time.
+        TransportKind::File => 1,
     };
     Ok(Dispatcher {
         mailer: Arc::new(transport::Transport::from_settings(settings)?),
