@@ -197,20 +197,49 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
         }
         None => DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file()),
     };
+    let text = match &file {
+        Some(path) => Some(read_text(path)?),
+        None => None,
+    };
+    let settings = from_layers(text.as_deref(), file.as_deref(), None)?;
+    Ok(Loaded { settings, file })
+}
+
+/// The file's text; a file that is not UTF-8 is refused naming the line of the first bad byte.
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading the configuration file {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+        anyhow::anyhow!(
+            "invalid configuration ({}): line {line}: expected UTF-8 text (TOML files are UTF-8)",
+            path.display()
+        )
+    })
+}
+
+/// Settings from the layers: defaults, then `file_text` (the file at `file`, named in messages), then the
+/// `GOALKEEPER__SECTION__KEY` variables of `env` (the process environment when `None`). Values from the
+/// environment are taken as text and converted to each setting's type, so a string setting keeps exactly
+/// what was written (`007` stays `007`).
+pub fn from_layers(
+    file_text: Option<&str>,
+    file: Option<&Path>,
+    env: Option<std::collections::HashMap<String, String>>,
+) -> anyhow::Result<Settings> {
     let mut builder =
         config::Config::builder().add_source(config::File::from_str(EXAMPLE_TOML, config::FileFormat::Toml));
-    if let Some(path) = &file {
-        builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+    if let Some(text) = file_text {
+        builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
     }
     builder = builder.add_source(
         config::Environment::with_prefix("GOALKEEPER")
             .prefix_separator("__")
             .separator("__")
-            .try_parsing(true),
+            .source(env),
     );
-    let merged = builder.build().map_err(|e| describe(e, file.as_deref()))?;
-    let settings: Settings = merged.try_deserialize().map_err(|e| describe(e, file.as_deref()))?;
-    Ok(Loaded { settings, file })
+    let merged = builder.build().map_err(|e| describe(e, file))?;
+    merged.try_deserialize().map_err(|e| describe(e, file))
 }
 
 fn describe(e: config::ConfigError, file: Option<&Path>) -> anyhow::Error {
@@ -399,7 +428,10 @@ impl EmailSettings {
             problems.push("email.max_attempts: expected at least 1".to_owned());
         }
         if self.retry_initial_seconds == 0 || self.retry_max_seconds < self.retry_initial_seconds {
-            problems.push("email.retry_initial_seconds: expected above 0 and at most retry_max_seconds".to_owned());
+            problems.push(format!(
+                "email.retry_initial_seconds and email.retry_max_seconds: expected a first delay above 0 and at most the longest; found {} and {}",
+                self.retry_initial_seconds, self.retry_max_seconds
+            ));
         }
         match self.transport {
             TransportKind::File => {
@@ -573,5 +605,145 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[1].starts_with("log.level"), "{problems:?}");
+    }
+
+    mod arbitrary {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashMap;
+
+        /// Every key of the example file, dotted, with its default value.
+        fn keys() -> Vec<(String, toml::Value)> {
+            fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+                for (k, v) in table {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    match v {
+                        toml::Value::Table(t) => walk(&key, t, out),
+                        v => out.push((key, v.clone())),
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            walk("", &toml::from_str(EXAMPLE_TOML).unwrap(), &mut out);
+            out
+        }
+
+        /// `key = value` as a TOML document, with the tables it needs.
+        fn document(key: &str, value: toml::Value) -> String {
+            let mut root = toml::Table::new();
+            let mut parts: Vec<&str> = key.split('.').collect();
+            let last = parts.pop().unwrap();
+            let mut table = &mut root;
+            for p in parts {
+                table = table
+                    .entry(p)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .unwrap();
+            }
+            table.insert(last.to_owned(), value);
+            toml::to_string(&root).unwrap()
+        }
+
+        /// The loaded value of a dotted key, as TOML.
+        fn loaded(settings: &Settings, key: &str) -> Option<toml::Value> {
+            let mut v = toml::Value::try_from(settings).ok()?;
+            for part in key.split('.') {
+                v = v.as_table()?.get(part)?.clone();
+            }
+            Some(v)
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "(?s).{0,30}",
+                "[0-9.eE+-]{0,12}",
+                "[a-z:/@._ 0-9*-]{0,30}",
+                Just("007".to_owned()),
+                Just("1e5".to_owned()),
+                Just("TRUE".to_owned()),
+                Just("-1".to_owned()),
+                Just("99999999999999999999".to_owned()),
+                Just(String::new()),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = toml::Value> {
+            prop_oneof![
+                text().prop_map(toml::Value::String),
+                any::<i64>().prop_map(toml::Value::Integer),
+                (0i64..70_000).prop_map(toml::Value::Integer),
+                any::<bool>().prop_map(toml::Value::Boolean),
+                any::<f64>().prop_map(toml::Value::Float),
+                Just(toml::Value::Array(vec![toml::Value::Integer(1)])),
+            ]
+        }
+
+        /// A refusal, or every problem `validate` finds, must name the key that was set.
+        fn assert_named(key: &str, outcome: anyhow::Result<Settings>) -> Result<Option<Settings>, TestCaseError> {
+            match outcome {
+                Err(e) => {
+                    let text = format!("{e:#}");
+                    prop_assert!(text.contains(key), "{key}: {text}");
+                    Ok(None)
+                }
+                Ok(settings) => {
+                    for p in settings.validate() {
+                        prop_assert!(p.contains(key), "{key}: {p}");
+                    }
+                    Ok(Some(settings))
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn an_arbitrary_file_never_panics_and_a_refusal_says_where(
+                bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("goalkeeper.toml");
+                std::fs::write(&path, &bytes).unwrap();
+                if let Err(e) = load(Some(&path)) {
+                    let text = format!("{e:#}");
+                    prop_assert!(text.contains("goalkeeper.toml"), "{text}");
+                    prop_assert!(text.contains("line") || text.contains("key") || text.contains("field"), "{text}");
+                }
+            }
+
+            #[test]
+            fn an_arbitrary_value_for_a_key_in_the_file_is_accepted_or_refused_naming_that_key(
+                at in 0usize..64,
+                value in value(),
+            ) {
+                let keys = keys();
+                let (key, _) = &keys[at % keys.len()];
+                let text = document(key, value);
+                assert_named(key, from_layers(Some(&text), Some(Path::new("goalkeeper.toml")), Some(HashMap::new())))?;
+            }
+
+            #[test]
+            fn an_arbitrary_value_for_a_key_in_the_environment_is_accepted_or_refused_naming_that_key(
+                at in 0usize..64,
+                value in text(),
+            ) {
+                let keys = keys();
+                let (key, default) = &keys[at % keys.len()];
+                let var = format!("GOALKEEPER__{}", key.replace('.', "__").to_uppercase());
+                let env = HashMap::from([(var, value.clone())]);
+                if let Some(settings) = assert_named(key, from_layers(None, None, Some(env)))?
+                    && default.is_str()
+                {
+                    // A text setting is taken exactly as written.
+                    prop_assert_eq!(loaded(&settings, key), Some(toml::Value::String(value)));
+                }
+            }
+        }
     }
 }

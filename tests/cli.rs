@@ -421,6 +421,14 @@ fn check_config_prints_the_effective_settings_with_secrets_redacted() {
         out.stderr
     );
 
+    fs::write(&cfg, b"[inbox]\nmax_file_bytes = 10\n\xFF = 1\n").unwrap();
+    let out = sb.run_ok(&["--config", cfg.to_str().unwrap(), "check-config"], 2);
+    assert!(
+        out.stderr.contains("gk.toml): line 3: expected UTF-8 text"),
+        "{}",
+        out.stderr
+    );
+
     let out = sb
         .command(&["check-config"])
         .env("GOALKEEPER__DEFAULTS__TIMEZONE", "Mars/Base")
@@ -442,10 +450,15 @@ fn the_config_file_layers_under_the_environment() {
     let out = sb
         .command(&["check-config"])
         .env("GOALKEEPER__DEFAULTS__TIMEZONE", "Europe/Oslo")
+        .env("GOALKEEPER__EMAIL__SMTP__USERNAME", "007")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("configuration from config/goalkeeper.toml"), "{text}");
+    assert!(
+        text.contains("username = \"007\""),
+        "a text setting from the environment is taken as written: {text}"
+    );
     assert!(text.contains("max_file_bytes = 1234"), "{text}");
     assert!(text.contains("timezone = \"Europe/Oslo\""), "{text}");
 }

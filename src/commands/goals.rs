@@ -3,15 +3,14 @@
 use super::output::{json, table};
 use super::{Env, Exit, operator, refused};
 use crate::cli::{GoalFields, GoalsCommand, ProgressCommand, TemplatesCommand};
-use crate::domain::goal::{GoalField, GoalLinks, GoalStatus, StatusChange};
+use crate::domain::goal::{GoalStatus, StatusChange};
 use crate::domain::templates;
 use crate::domain::wording;
-use crate::domain::{Goal, GoalId, GoalType, Money, User};
-use crate::service::goals::{GoalChanges, GoalFilter, NewGoal, TemplateRequest, blank_goal};
+use crate::domain::{Goal, Money, User};
+use crate::service::goals::{GoalChanges, GoalFilter, NewGoal, TemplateRequest};
 use crate::service::progress::{GoalView, ManualEntry};
-use crate::service::{Caller, Service, parse_date, parse_target};
+use crate::service::{Caller, Service};
 use crate::storage::{AlertStorage, Storage};
-use crate::tabular::{HeaderSpec, Problem, Problems, Table};
 use anyhow::Context;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -384,23 +383,9 @@ fn view_text(goal: &Goal, view: &GoalView) -> String {
     text
 }
 
-const GOALS_SPEC: HeaderSpec = HeaderSpec {
-    required: &["goal_id", "user_id", "type", "name", "target_value"],
-    optional: &["target_date", "start_date", "accounts", "categories"],
-};
-
-fn split_list(s: &str) -> Vec<String> {
-    s.split(';')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 pub(super) async fn import<S: AlertStorage>(svc: &Service<S>, env: &Env, file: &Path) -> anyhow::Result<Exit> {
     let now = env.clock.now();
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let mut problems = Problems::default();
     let store = &svc.store;
     let users: BTreeMap<String, User> = store
         .list_users()
@@ -414,95 +399,24 @@ pub(super) async fn import<S: AlertStorage>(svc: &Service<S>, env: &Env, file: &
         .into_iter()
         .map(|g| (g.id.to_string(), g))
         .collect();
-    let mut goals: Vec<Goal> = Vec::new();
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    match Table::open(std::io::BufReader::new(input), &GOALS_SPEC) {
-        Err(ps) => problems.extend(ps),
-        Ok(mut t) => {
-            while let Some(row) = t.next_row() {
-                let row = match row {
-                    Ok(r) => r,
-                    Err(p) => {
-                        problems.push(p);
-                        continue;
-                    }
-                };
-                let Some(f) = row.fields::<9>(&mut problems) else {
-                    continue;
-                };
-                let bad = |i: usize, expected: String| Problem::field(row.line, row.column(i), f[i], expected);
-                let mut row_problems = Vec::new();
-                let id = GoalId::parse(f[0])
-                    .map_err(|e| row_problems.push(bad(0, format!("a goal id: {e}"))))
-                    .ok();
-                if let Some(first) = seen.insert(f[0].to_owned(), row.line) {
-                    row_problems.push(bad(0, format!("each goal once; it is already on line {first}")));
-                }
-                let user = users.get(f[1]);
-                if user.is_none() {
-                    row_problems.push(bad(1, "a registered user".to_owned()));
-                }
-                let goal_type = f[2].parse::<GoalType>().map_err(|e| row_problems.push(bad(2, e))).ok();
-                let target =
-                    goal_type.and_then(|t| parse_target(t, f[4]).map_err(|e| row_problems.push(bad(4, e))).ok());
-                let target_date = match f[5] {
-                    "" => None,
-                    d => parse_date(d)
-                        .map_err(|_| row_problems.push(bad(5, "a date as YYYY-MM-DD or empty".into())))
-                        .ok(),
-                };
-                let start_date = match f[6] {
-                    "" => None,
-                    d => parse_date(d)
-                        .map_err(|_| row_problems.push(bad(6, "a date as YYYY-MM-DD or empty".into())))
-                        .ok(),
-                };
-                if let (Some(id), Some(user), Some(goal_type), Some(target)) = (id, user, goal_type, target) {
-                    let mut goal = match existing.get(id.as_str()) {
-                        Some(old) if old.goal_type == goal_type => old.clone(),
-                        _ => blank_goal(id, user, goal_type, now),
-                    };
-                    goal.user_id = user.id.clone();
-                    goal.name = f[3].to_owned();
-                    goal.target = target;
-                    goal.target_date = target_date;
-                    if let Some(start) = start_date {
-                        goal.start_date = start;
-                    }
-                    goal.links = GoalLinks {
-                        accounts: split_list(f[7]),
-                        categories: split_list(f[8]),
-                    };
-                    goal.original_balance = goal_type.is_debt().then_some(target);
-                    goal.updated_at = now;
-                    for p in goal.problems() {
-                        let column = match p.field {
-                            GoalField::Name => Some(3),
-                            GoalField::Target => Some(4),
-                            GoalField::TargetDate => Some(5),
-                            GoalField::Accounts => Some(7),
-                            GoalField::Categories => Some(8),
-                            GoalField::ReminderDay => None,
-                        };
-                        row_problems.push(match column {
-                            Some(i) => bad(i, p.expected),
-                            None => Problem::line(row.line, p.expected),
-                        });
-                    }
-                    goals.push(goal);
-                }
-                problems.extend(row_problems);
+    let goals = match super::goals_import::read_import(std::io::BufReader::new(input), &users, &existing, now) {
+        Ok(goals) => goals,
+        Err(problems) => {
+            let (listed, total) = problems.into_listed();
+            for p in &listed {
+                eprintln!("{}: {p}", file.display());
             }
+            if total > listed.len() as u64 {
+                eprintln!(
+                    "{}: ... and {} more problems",
+                    file.display(),
+                    total - listed.len() as u64
+                );
+            }
+            eprintln!("{}: nothing imported ({total} problems)", file.display());
+            return Ok(Exit::Rejected);
         }
-    }
-    if !problems.is_empty() {
-        let (listed, total) = problems.into_listed();
-        for p in &listed {
-            eprintln!("{}: {p}", file.display());
-        }
-        eprintln!("{}: nothing imported ({total} problems)", file.display());
-        return Ok(Exit::Rejected);
-    }
+    };
     let (created, updated, entries) = match svc.import_goals(&Caller::OPERATOR, now, &goals).await {
         Ok(c) => c,
         Err(e) => return refused(e, unknown_user),

@@ -8,6 +8,7 @@ mod config_cmd;
 mod daemon;
 mod demo;
 mod goals;
+mod goals_import;
 mod output;
 mod run_once;
 mod snapshots;

@@ -219,4 +219,71 @@ mod tests {
         assert_eq!(users[0].timezone, Tz::Asia__Tokyo);
         assert_eq!(users[0].display_name, None);
     }
+
+    mod arbitrary {
+        use super::*;
+        use proptest::prelude::*;
+
+        const COLUMNS: [&str; 4] = ["user_id", "email", "display_name", "timezone"];
+
+        /// One CSV line, each field quoted as needed (so any text is one field).
+        fn csv_line(fields: &[&str]) -> String {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(fields).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "(?s).{0,40}",
+                "[a-z0-9@._ -]{0,20}",
+                "[a-zA-Z_/+-]{0,30}",
+                ".{1020,1030}",
+                Just("\"x@evil.org\"@example.org".to_owned()),
+                Just("a@b@example.org".to_owned()),
+                Just("=?utf-8?b?RXZlDQpCY2M6IHhAZXZpbC5vcmc=?=".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic_and_every_problem_names_its_line_or_the_file(
+                bytes in proptest::collection::vec(any::<u8>(), 0..300),
+                header in any::<bool>(),
+            ) {
+                let mut input = if header { b"user_id,email,display_name,timezone\n".to_vec() } else { Vec::new() };
+                input.extend(bytes);
+                if let Err(problems) = read_import(input.as_slice(), Tz::UTC) {
+                    let (listed, total) = problems.into_listed();
+                    prop_assert!(total > 0 && !listed.is_empty());
+                    for p in listed {
+                        let text = p.to_string();
+                        prop_assert!(text.starts_with("line ") || text.starts_with("file: "), "{text}");
+                        prop_assert!(text.contains("expected"), "{text}");
+                    }
+                }
+            }
+
+            #[test]
+            fn an_arbitrary_value_in_a_column_is_accepted_or_refused_naming_its_line_and_column(
+                column in 0usize..4,
+                value in value(),
+            ) {
+                let mut fields = ["u1", "ana@example.org", "Ana", "Europe/Berlin"];
+                fields[column] = &value;
+                let text = format!("{}{}", csv_line(&COLUMNS), csv_line(&fields));
+                match read_import(text.as_bytes(), Tz::UTC) {
+                    Ok(users) => prop_assert_eq!(users.len(), 1),
+                    Err(problems) => {
+                        for p in problems.into_listed().0 {
+                            let named = format!("line 2, column {} ({}): ", column + 1, COLUMNS[column]);
+                            prop_assert!(p.to_string().starts_with(&named), "{p}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
