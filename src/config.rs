@@ -55,6 +55,10 @@ pub struct DaemonSettings {
 pub struct RetentionSettings {
     /// Days a sent or failed delivery is kept after its last change.
     pub deliveries_days: u32,
+    /// Days a job run is kept (the latest run of each job is always kept).
+    pub job_runs_days: u32,
+    /// Days a superseded snapshot version is kept after the correction that replaced it; 0 = forever.
+    pub superseded_snapshots_days: u32,
 }
 
 /// `[log]`.
@@ -312,6 +316,9 @@ impl Settings {
         problems.extend(self.schedule.validate(None));
         if self.retention.deliveries_days == 0 {
             problems.push("retention.deliveries_days: expected at least 1 (days)".to_owned());
+        }
+        if self.retention.job_runs_days == 0 {
+            problems.push("retention.job_runs_days: expected at least 1 (days)".to_owned());
         }
         if self.daemon.shutdown_timeout_seconds == 0 {
             problems.push("daemon.shutdown_timeout_seconds: expected at least 1".to_owned());

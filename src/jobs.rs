@@ -159,7 +159,16 @@ impl<S: AlertStorage + JobStorage> JobContext<S> {
             Err(e) => (false, serde_json::json!({ "error": format!("{e:#}") })),
         };
         if let Some(id) = id
-            && let Err(e) = self.store.finish_run(id, self.clock.now(), ok, &summary).await
+            && let Err(e) = self
+                .store
+                .finish_run(
+                    id,
+                    self.clock.now(),
+                    ok,
+                    &summary,
+                    self.settings.retention.job_runs_days,
+                )
+                .await
         {
             tracing::warn!(job = %job, error = %format!("{e:#}"), "could not record the end of the run in job_runs");
         }
@@ -172,7 +181,15 @@ impl<S: AlertStorage + JobStorage> JobContext<S> {
         let summary = serde_json::json!({ "error": format!("{error:#}") });
         let recorded = async {
             let id = self.store.start_run(job, &self.instance, now).await?;
-            self.store.finish_run(id, self.clock.now(), false, &summary).await
+            self.store
+                .finish_run(
+                    id,
+                    self.clock.now(),
+                    false,
+                    &summary,
+                    self.settings.retention.job_runs_days,
+                )
+                .await
         };
         if let Err(e) = recorded.await {
             tracing::debug!(job = %job, error = %format!("{e:#}"), "could not record the failed run in job_runs");

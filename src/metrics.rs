@@ -164,10 +164,13 @@ impl Metrics {
             }
             "retention" => {
                 if let Ok(s) = serde_json::from_value::<crate::retention::RetentionSummary>(summary.clone()) {
-                    self.inner
-                        .rows_pruned
-                        .get_or_create(&label("table", "email_deliveries"))
-                        .inc_by(s.deliveries);
+                    for (table, n) in [
+                        ("email_deliveries", s.deliveries),
+                        ("job_runs", s.job_runs),
+                        ("snapshots", s.snapshots),
+                    ] {
+                        self.inner.rows_pruned.get_or_create(&label("table", table)).inc_by(n);
+                    }
                 }
             }
             _ => {}

@@ -29,12 +29,12 @@ async fn every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_sum
     assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), None);
     let first = store.start_run(JobKind::Evaluate, "host:1", at(6, 0)).await.unwrap();
     store
-        .finish_run(first, at(6, 1), true, &json!({ "new_alerts": 2 }))
+        .finish_run(first, at(6, 1), true, &json!({ "new_alerts": 2 }), 30)
         .await
         .unwrap();
     let failed = store.start_run(JobKind::Evaluate, "host:1", at(7, 0)).await.unwrap();
     store
-        .finish_run(failed, at(7, 0), false, &json!({ "error": "the database is down" }))
+        .finish_run(failed, at(7, 0), false, &json!({ "error": "the database is down" }), 30)
         .await
         .unwrap();
     let running = store.start_run(JobKind::Inbox, "host:2", at(7, 30)).await.unwrap();
@@ -59,7 +59,7 @@ async fn every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_sum
     // A run finishing 31 days later removes the job's runs finished more than 30 days before it.
     let much_later = at(8, 0) + chrono::TimeDelta::days(31);
     let next = store.start_run(JobKind::Evaluate, "host:1", much_later).await.unwrap();
-    store.finish_run(next, much_later, true, &json!({})).await.unwrap();
+    store.finish_run(next, much_later, true, &json!({}), 30).await.unwrap();
     assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), Some(much_later));
     let runs = store.last_runs().await.unwrap();
     assert_eq!(runs[0].id, next);
@@ -223,7 +223,48 @@ async fn a_dispatch_asked_to_stop_finishes_the_send_under_way_and_gives_back_the
     assert_eq!(store.delivery_counts().await.unwrap()[&DeliveryStatus::Sent], 2);
 }
 
+async fn old_job_runs_are_pruned_in_batches_keeping_each_jobs_latest_and_dropping_runs_that_never_finished<
+    S: JobStorage,
+>(
+    store: S,
+) {
+    let day = |d: i64| at(6, 0) + chrono::TimeDelta::days(d);
+    let mut ids = Vec::new();
+    for d in 0..4 {
+        let id = store.start_run(JobKind::Inbox, "host:1", day(d)).await.unwrap();
+        store.finish_run(id, day(d), true, &json!({}), 1000).await.unwrap();
+        ids.push(id);
+    }
+    // A process that died during its run: never finished.
+    store.start_run(JobKind::Dispatch, "host:2", day(1)).await.unwrap();
+    let dispatch = store.start_run(JobKind::Dispatch, "host:2", day(2)).await.unwrap();
+    store
+        .finish_run(dispatch, day(2), true, &json!({}), 1000)
+        .await
+        .unwrap();
+    // Only the evaluate job's one, old run: it stays, being its latest.
+    let evaluate = store.start_run(JobKind::Evaluate, "host:1", day(0)).await.unwrap();
+    store
+        .finish_run(evaluate, day(0), true, &json!({}), 1000)
+        .await
+        .unwrap();
+
+    // Before day 3: inbox runs of days 0..2 and the dead dispatch run, two at a time.
+    assert_eq!(store.prune_job_runs(day(3), 2).await.unwrap(), 2);
+    assert_eq!(store.prune_job_runs(day(3), 2).await.unwrap(), 2);
+    assert_eq!(store.prune_job_runs(day(3), 2).await.unwrap(), 0);
+    let mut latest: Vec<i64> = store.last_runs().await.unwrap().iter().map(|r| r.id).collect();
+    latest.sort();
+    let mut want = vec![ids[3], dispatch, evaluate];
+    want.sort();
+    assert_eq!(latest, want);
+    // Everything is old now, but each job's latest run stays.
+    assert_eq!(store.prune_job_runs(day(100), 500).await.unwrap(), 0);
+    assert_eq!(store.last_success(JobKind::Evaluate).await.unwrap(), Some(day(0)));
+}
+
 on_both_backends!(
+    old_job_runs_are_pruned_in_batches_keeping_each_jobs_latest_and_dropping_runs_that_never_finished,
     every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_summary,
     delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back,
     a_dispatch_asked_to_stop_finishes_the_send_under_way_and_gives_back_the_emails_not_started,

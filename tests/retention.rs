@@ -1,6 +1,7 @@
 //! `[retention]`: the daemon prunes sent and failed deliveries older than `retention.deliveries_days`
-//! at start (then daily), counts them in `/metrics`, and keeps their alerts. Through the real binary,
-//! on SQLite and PostgreSQL.
+//! (keeping their alerts), job runs older than `retention.job_runs_days` (keeping each job's latest) and
+//! superseded snapshot versions older than `retention.superseded_snapshots_days` (kept forever at 0) at
+//! start (then daily), and counts them in `/metrics`. Through the real binary, on SQLite and PostgreSQL.
 
 mod common;
 
@@ -46,9 +47,27 @@ fn metrics(port: u16) -> String {
     reply
 }
 
-/// Starts the daemon, waits until its first retention run is in /metrics, stops it; returns the
-/// pruned count it reported.
-fn daemon_prunes(sb: &Sandbox, deliveries_days: &str) -> u64 {
+/// Superseded snapshot versions (a correction replaced them).
+fn superseded(sb: &Sandbox) -> usize {
+    let list: Value = serde_json::from_str(&sb.run_ok(&["snapshots", "list", "--json"], 0).stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["is_current"] == Value::Bool(false))
+        .count()
+}
+
+/// What one retention run pruned, by table, from /metrics.
+#[derive(Debug, PartialEq, Eq)]
+struct Pruned {
+    deliveries: u64,
+    job_runs: u64,
+    snapshots: u64,
+}
+
+/// Starts the daemon with `[retention]` from `days` (deliveries, job runs, superseded snapshots), waits
+/// until its first retention run is in /metrics, stops it; returns what it reported pruned.
+fn daemon_prunes(sb: &Sandbox, days: [&str; 3]) -> Pruned {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -57,8 +76,11 @@ fn daemon_prunes(sb: &Sandbox, deliveries_days: &str) -> u64 {
     let mut daemon = sb
         .command(&["daemon"])
         .env("GOALKEEPER__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("GOALKEEPER__RETENTION__DELIVERIES_DAYS", deliveries_days)
-        // Only retention does anything: no dispatch or time-based pass at start.
+        .env("GOALKEEPER__RETENTION__DELIVERIES_DAYS", days[0])
+        .env("GOALKEEPER__RETENTION__JOB_RUNS_DAYS", days[1])
+        .env("GOALKEEPER__RETENTION__SUPERSEDED_SNAPSHOTS_DAYS", days[2])
+        // Only retention does anything: no inbox, dispatch or time-based pass at start.
+        .env("GOALKEEPER__SCHEDULE__INBOX_POLL_SECONDS", "0")
         .env("GOALKEEPER__SCHEDULE__EVALUATE", "")
         .env("GOALKEEPER__SCHEDULE__DISPATCH", "")
         .stdout(Stdio::null())
@@ -69,10 +91,16 @@ fn daemon_prunes(sb: &Sandbox, deliveries_days: &str) -> u64 {
     let pruned = loop {
         let m = metrics(port);
         if m.contains("goalkeeper_job_runs_total{job=\"retention\"} 1") {
-            break m
-                .lines()
-                .find_map(|l| l.strip_prefix("goalkeeper_rows_pruned_total{table=\"email_deliveries\"} "))
-                .map_or(0, |n| n.trim().parse().unwrap());
+            let count = |table: &str| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix(&format!("goalkeeper_rows_pruned_total{{table=\"{table}\"}} ")))
+                    .map_or(0, |n| n.trim().parse().unwrap())
+            };
+            break Pruned {
+                deliveries: count("email_deliveries"),
+                job_runs: count("job_runs"),
+                snapshots: count("snapshots"),
+            };
         }
         assert!(Instant::now() < deadline, "no retention run in /metrics:\n{m}");
         std::thread::sleep(Duration::from_millis(100));
@@ -93,19 +121,39 @@ fn old_deliveries_are_pruned_by_the_daemon_and_their_alerts_stay(sb: &Sandbox) {
     sb.copy_sample_inbox();
     // Stored and emailed long ago.
     sb.run(&["--now", "2025-01-15T12:00:00Z", "--run-once"]);
+    // A second run: three more job runs, the latest of each job.
+    sb.run(&["--now", "2025-01-15T12:30:00Z", "--run-once"]);
     let before = status(sb);
     let old = delivered(&before);
     assert!(old > 0, "{before}");
     let alerts_before = alert_ids(sb);
+    let old_versions = superseded(sb);
+    assert!(old_versions > 0, "the sample inbox has a correction");
 
-    // Kept while they are younger than the setting (100,000 days).
-    assert_eq!(daemon_prunes(sb, "100000"), 0);
+    // Kept while they are younger than the settings (100,000 days), and superseded versions by default.
+    let nothing = Pruned {
+        deliveries: 0,
+        job_runs: 0,
+        snapshots: 0,
+    };
+    assert_eq!(daemon_prunes(sb, ["100000", "100000", "0"]), nothing);
     assert_eq!(delivered(&status(sb)), old);
+    assert_eq!(superseded(sb), old_versions);
 
-    // Pruned at start with the default of 400 days; the rest of the outbox and the alerts stay.
-    assert_eq!(daemon_prunes(sb, "400"), old as u64);
+    // Pruned at start with the defaults (400 and 30 days) and superseded versions kept a year.
+    assert_eq!(
+        daemon_prunes(sb, ["400", "30", "365"]),
+        Pruned {
+            deliveries: old as u64,
+            job_runs: 3,
+            snapshots: old_versions as u64,
+        }
+    );
     let after = status(sb);
     assert_eq!(delivered(&after), 0, "{after}");
+    assert_eq!(superseded(sb), 0);
+    // Each job's latest run stays for `status` and the catch-up.
+    assert_eq!(after["jobs"], before["jobs"], "{after}");
     for waiting in ["pending", "deferred"] {
         assert_eq!(after["deliveries"][waiting], before["deliveries"][waiting], "{after}");
     }

@@ -62,9 +62,6 @@ pub(super) const ADVISORY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('go
 pub(super) const ADVISORY_LOCK_WAIT: &str = "SELECT pg_advisory_lock(hashtext('goalkeeper:' || current_schema()), $1)";
 const ADVISORY_UNLOCK: &str = "SELECT pg_advisory_unlock(hashtext('goalkeeper:' || current_schema()), $1)";
 
-/// How long finished runs are kept in `job_runs`.
-pub const RETENTION_DAYS: i64 = 30;
-
 /// One row of `job_runs`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JobRun {
@@ -122,14 +119,17 @@ pub trait JobStorage: Storage {
     ) -> impl Future<Output = anyhow::Result<i64>> + Send;
 
     /// Records how a run ended: `summary` is a JSON object (counts, or the error). In the same
-    /// transaction, the job's runs that finished more than [`RETENTION_DAYS`] before this one are deleted:
-    /// a daemon records a run every poll, and only recent history is of use.
+    /// transaction, the job's runs that finished more than `kept_days` (`retention.job_runs_days`) before
+    /// this one are deleted: a daemon records a run every poll, and only recent history is of use. (So
+    /// `--run-once` keeps `job_runs` bounded too; the daemon's daily retention also removes runs that
+    /// never finished.)
     fn finish_run(
         &self,
         id: i64,
         finished_at: DateTime<Utc>,
         ok: bool,
         summary: &serde_json::Value,
+        kept_days: u32,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     /// The latest run of each job that has run, by job name.
@@ -141,6 +141,20 @@ pub trait JobStorage: Storage {
     /// Deletes at most `limit` deliveries that were sent or failed for good and last changed before
     /// `before` (retention); returns how many. Their alerts stay, so nothing is queued again.
     fn prune_deliveries(&self, before: DateTime<Utc>, limit: u32) -> impl Future<Output = anyhow::Result<u64>> + Send;
+
+    /// Deletes at most `limit` job runs that started (and, if they finished, finished) before `before`,
+    /// keeping the latest run of each job whatever its age (`status` and the daemon's catch-up read it);
+    /// returns how many. A run whose process died (never finished) goes too.
+    fn prune_job_runs(&self, before: DateTime<Utc>, limit: u32) -> impl Future<Output = anyhow::Result<u64>> + Send;
+
+    /// Deletes at most `limit` superseded snapshot versions (with their lines) whose correction, the next
+    /// version, was stored before `before`; returns how many. The current version of every month stays,
+    /// and so does any version a progress entry still points to.
+    fn prune_superseded_snapshots(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
 
     /// Takes the pass lock for `job`. With `wait`, waits for another process to release it; without,
     /// returns `None` at once when another process holds it. Errors are operational (the lock file's
@@ -199,6 +213,7 @@ macro_rules! impl_job_storage {
                 finished_at: chrono::DateTime<chrono::Utc>,
                 ok: bool,
                 summary: &serde_json::Value,
+                kept_days: u32,
             ) -> anyhow::Result<()> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(concat!(
@@ -216,7 +231,7 @@ macro_rules! impl_job_storage {
                     "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = $1) AND finished_at < $2",
                 )
                 .bind(id)
-                .bind(finished_at - chrono::TimeDelta::days($crate::storage::jobs::RETENTION_DAYS))
+                .bind(finished_at - chrono::TimeDelta::days(i64::from(kept_days)))
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -252,6 +267,43 @@ macro_rules! impl_job_storage {
                 let done = sqlx::query(
                     "DELETE FROM email_deliveries WHERE id IN (SELECT id FROM email_deliveries \
                      WHERE status IN ('sent', 'failed') AND updated_at < $1 ORDER BY id LIMIT $2)",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_job_runs(&self, before: chrono::DateTime<chrono::Utc>, limit: u32) -> anyhow::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "DELETE FROM job_runs WHERE id IN (SELECT id FROM job_runs \
+                     WHERE started_at < $1 AND (finished_at IS NULL OR finished_at < $1) \
+                     AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job) ORDER BY id LIMIT $2)",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_superseded_snapshots(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> anyhow::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                // The lines go with their snapshot (ON DELETE CASCADE; SQLite connections enforce foreign keys).
+                let done = sqlx::query(
+                    "DELETE FROM snapshots WHERE id IN (SELECT s.id FROM snapshots s WHERE NOT s.is_current \
+                     AND EXISTS (SELECT 1 FROM snapshots n WHERE n.user_id = s.user_id AND n.period = s.period \
+                     AND n.version = s.version + 1 AND n.created_at < $1) \
+                     AND s.id NOT IN (SELECT p.snapshot_id FROM goal_progress p WHERE p.snapshot_id IS NOT NULL) \
+                     ORDER BY s.id LIMIT $2)",
                 )
                 .bind(before)
                 .bind(i64::from(limit))
