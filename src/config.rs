@@ -149,6 +149,8 @@ pub struct SmtpSettings {
     /// Only from the environment; never printed.
     #[serde(default, skip_serializing)]
     pub password: Option<String>,
+    /// Extra CA certificates (PEM) trusted for the relay besides the bundled Mozilla roots; empty = none.
+    pub ca_file: PathBuf,
     /// Bounds every connection, command and send.
     pub timeout_seconds: u64,
     /// Pooled connections kept open to the server.
@@ -462,6 +464,15 @@ impl EmailSettings {
                 }
                 if smtp.connections == 0 {
                     problems.push("email.smtp.connections: expected at least 1".to_owned());
+                }
+                if smtp.security != SmtpSecurity::None
+                    && !smtp.ca_file.as_os_str().is_empty()
+                    && !smtp.ca_file.is_file()
+                {
+                    problems.push(format!(
+                        "email.smtp.ca_file: {} does not exist or is not a file",
+                        smtp.ca_file.display()
+                    ));
                 }
                 if !smtp.password_file.as_os_str().is_empty() && !smtp.password_file.is_file() {
                     problems.push(format!(

@@ -3,6 +3,7 @@
 
 mod headers;
 pub mod render;
+pub mod tls;
 pub mod transport;
 
 /// Who holds the outbox claims: host name and process id.

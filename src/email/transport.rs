@@ -14,6 +14,7 @@
 //!
 //! Every reply code and text the server gave is in the error's text.
 
+use super::tls::{ImplicitTls, extra_roots, nodelay_tcp, starttls_parameters};
 use crate::config::{EmailSettings, SmtpSecurity, SmtpSettings, TransportKind, is_loopback_host};
 use anyhow::{Context, bail};
 use lettre::Message;
@@ -272,7 +273,8 @@ fn start_writeback(_file: &std::fs::File) {}
 
 /// SMTP through lettre's connection (lettre speaks the protocol: EHLO,
 /// STARTTLS, AUTH, MAIL, RCPT, DATA), over sockets opened here with
-/// `TCP_NODELAY`, kept in a small pool: at most `smtp.connections` sends at
+/// `TCP_NODELAY` (for every `security`, implicit TLS included: see
+/// [`super::tls`]), kept in a small pool: at most `smtp.connections` sends at
 /// once, each bounded by `smtp.timeout_seconds` from start to finish.
 ///
 /// Why not lettre's own pool: its sockets keep Nagle's algorithm on, and the
@@ -286,7 +288,10 @@ pub struct SmtpTransport {
     host: String,
     port: u16,
     security: SmtpSecurity,
-    tls: Option<TlsParameters>,
+    /// STARTTLS's parameters (lettre upgrades the connection).
+    starttls: Option<TlsParameters>,
+    /// Implicit TLS, done here before lettre sees the stream.
+    implicit: Option<ImplicitTls>,
     hello: ClientId,
     credentials: Option<Credentials>,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
@@ -325,8 +330,10 @@ impl SmtpTransport {
         if smtp.connections == 0 {
             bail!("email.smtp.connections: expected at least 1");
         }
-        let tls = match smtp.security {
-            SmtpSecurity::Starttls | SmtpSecurity::Tls => Some(tls_parameters(&smtp.host)?),
+        let roots = extra_roots(&smtp.ca_file)?;
+        let (starttls, implicit) = match smtp.security {
+            SmtpSecurity::Starttls => (Some(starttls_parameters(&smtp.host, &roots)?), None),
+            SmtpSecurity::Tls => (None, Some(ImplicitTls::new(&smtp.host, &roots)?)),
             SmtpSecurity::None => {
                 if !is_loopback_host(&smtp.host) {
                     bail!(
@@ -334,7 +341,7 @@ impl SmtpTransport {
                         smtp.host
                     );
                 }
-                None
+                (None, None)
             }
         };
         let sender: Mailbox = from
@@ -344,7 +351,8 @@ impl SmtpTransport {
             host: smtp.host.clone(),
             port: smtp.port,
             security: smtp.security,
-            tls,
+            starttls,
+            implicit,
             hello: ClientId::Domain(sender.email.domain().to_owned()),
             credentials: credentials(smtp)?,
             idle: Mutex::new(Vec::new()),
@@ -401,31 +409,25 @@ impl SmtpTransport {
         Ok(response)
     }
 
-    /// A new connection: TCP with `TCP_NODELAY`, greeting and EHLO, STARTTLS
-    /// when required, AUTH when configured. Implicit TLS (`security = "tls"`)
-    /// uses lettre's own socket (its API takes no stream that is already
-    /// encrypted), so it keeps Nagle's algorithm on.
+    /// A new connection: TCP with `TCP_NODELAY`, the TLS handshake first for implicit TLS, greeting and
+    /// EHLO, STARTTLS when required, AUTH when configured.
     async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
-        let mut conn = if self.security == SmtpSecurity::Tls {
-            AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(self.timeout),
-                &self.hello,
-                self.tls.clone(),
-                None,
-            )
+        let tcp = nodelay_tcp(&self.host, self.port)
             .await
-            .map_err(Failure::Smtp)?
-        } else {
-            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .map_err(|e| Failure::Io(format!("connecting: {e}")))?;
+        let mut conn = if let Some(implicit) = &self.implicit {
+            let tls = implicit
+                .connect(tcp)
                 .await
-                .map_err(|e| Failure::Io(format!("connecting: {e}")))?;
-            tcp.set_nodelay(true)
-                .map_err(|e| Failure::Io(format!("setting TCP_NODELAY: {e}")))?;
+                .map_err(|e| Failure::Io(format!("TLS handshake: {}", error_chain(&e))))?;
+            AsyncSmtpConnection::connect_with_transport(tls, &self.hello)
+                .await
+                .map_err(Failure::Smtp)?
+        } else {
             let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
                 .await
                 .map_err(Failure::Smtp)?;
-            if let (SmtpSecurity::Starttls, Some(tls)) = (self.security, &self.tls) {
+            if let Some(tls) = &self.starttls {
                 // Required, never opportunistic: a server (or someone in
                 // between) that does not offer STARTTLS gets neither
                 // credentials nor mail.
@@ -476,10 +478,6 @@ impl SmtpTransport {
         }
         SendError::Transient(format!("{server}: {}", error_chain(e)))
     }
-}
-
-fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
-    TlsParameters::new(host.to_owned()).with_context(|| format!("preparing TLS for {host:?}"))
 }
 
 /// The password: the first line of `password_file` (trimmed), else
@@ -542,6 +540,7 @@ mod tests {
             username: String::new(),
             password_file: PathBuf::new(),
             password: None,
+            ca_file: PathBuf::new(),
             timeout_seconds: 1,
             connections: 2,
         }
@@ -654,6 +653,67 @@ mod tests {
         assert!(matches!(result, Err(SendError::Transient(_))), "{result:?}");
         drop(runtime);
         drop(transport); // must not panic: lettre's pool would spawn on a runtime that is gone
+    }
+
+    /// `TCP_NODELAY` of this process's TCP socket whose local address is `local`, if there is one.
+    #[cfg(unix)]
+    fn nodelay_of_own_socket(local: std::net::SocketAddr) -> Option<bool> {
+        use std::os::fd::FromRawFd;
+        (3..4096).find_map(|fd| {
+            // SAFETY: the fd is only borrowed (never closed: ManuallyDrop) to read its address and one
+            // option; on an fd that is not a TCP socket both calls just fail.
+            let socket = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+            match socket.local_addr() {
+                Ok(addr) if addr == local => socket.nodelay().ok(),
+                _ => None,
+            }
+        })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_security_mode_implicit_tls_included_sends_over_a_socket_with_tcp_nodelay() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for security in [SmtpSecurity::Tls, SmtpSecurity::Starttls, SmtpSecurity::None] {
+            // A server that accepts and never answers: the client waits in the TLS handshake (tls) or
+            // for the greeting, holding its socket open for us to look at.
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut smtp = smtp_settings();
+            smtp.port = listener.local_addr().unwrap().port();
+            smtp.security = security;
+            smtp.timeout_seconds = 5;
+            let transport = SmtpTransport::new(&smtp, "goals@example.org").unwrap();
+            let message = Message::builder()
+                .from("goals@example.org".parse().unwrap())
+                .to("alice@example.org".parse().unwrap())
+                .subject("x")
+                .body(String::from("x"))
+                .unwrap();
+            let bytes = message.formatted();
+            let nodelay = runtime.block_on(async {
+                let send = transport.send(message.envelope(), &bytes);
+                let look = tokio::task::spawn_blocking(move || {
+                    let (server_side, client) = listener.accept().unwrap();
+                    // The client sets the option just after its connect returns, which may be after
+                    // our accept: look until it is set, or for a second.
+                    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+                    let mut nodelay = nodelay_of_own_socket(client);
+                    while nodelay != Some(true) && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                        nodelay = nodelay_of_own_socket(client);
+                    }
+                    drop(server_side);
+                    nodelay
+                });
+                let (result, nodelay) = tokio::join!(send, look);
+                assert!(result.is_err(), "{security:?}: nothing answered, yet {result:?}");
+                nodelay.unwrap()
+            });
+            assert_eq!(nodelay, Some(true), "{security:?}");
+        }
     }
 
     #[test]
