@@ -60,6 +60,23 @@ impl Server {
         server
     }
 
+    /// SIGTERM, then waits (up to 20 s) for the exit status.
+    fn stop(&mut self) -> Option<i32> {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "goalkeeper serve did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -524,6 +541,46 @@ fn the_openapi_document_lists_every_route_the_router_has(sb: Sandbox) {
     }
 }
 
+/// When the token named `name` was last used, as `tokens list --json` says.
+fn last_used(sb: &Sandbox, name: &str) -> Value {
+    let list: Value = serde_json::from_str(&sb.run_ok(&["tokens", "list", "--json"], 0).stdout).unwrap();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap()
+        .clone();
+    row["last_used_at"].clone()
+}
+
+fn a_tokens_last_use_is_recorded_while_serving_and_when_the_server_stops(sb: Sandbox) {
+    sb.register_sample_users();
+    let ana = token(&sb, &["--user", "ana", "--name", "kept"]);
+    let ben = token(&sb, &["--user", "ben", "--name", "at-exit"]);
+    let mut s = Server::start(&sb, None);
+    assert!(last_used(&sb, "kept").is_null() && last_used(&sb, "at-exit").is_null());
+
+    // A request does not write the tokens table; the use is written within a few seconds.
+    let (st, _, _) = done(s.req("GET", "/api/v1/goals", &ana));
+    assert_eq!(st, StatusCode::OK);
+    let start = Instant::now();
+    while last_used(&sb, "kept").is_null() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ana's token's last use was never recorded"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(last_used(&sb, "kept").is_string());
+
+    // A use just before SIGTERM is written by the final flush, before the process exits.
+    let (st, _, _) = done(s.req("GET", "/api/v1/goals", &ben));
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(s.stop(), Some(0));
+    assert!(last_used(&sb, "at-exit").is_string(), "ben's use was lost at shutdown");
+}
+
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -551,4 +608,5 @@ on_both_backends!(
     bad_input_is_a_problem_document_naming_the_field,
     pages_follow_one_another_across_inserts,
     the_openapi_document_lists_every_route_the_router_has,
+    a_tokens_last_use_is_recorded_while_serving_and_when_the_server_stops,
 );

@@ -14,6 +14,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+/// How often a server writes the remembered uses (and once more when it stops): at most one
+/// commit this often for all tokens together, however many requests arrive.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
 /// The tokens used since the last flush, with the latest instant of each. Clone it into every
 /// handler: the clones share one map. Its size is bounded by the number of stored tokens (only
 /// ids read from the database are recorded).

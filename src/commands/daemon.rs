@@ -145,11 +145,14 @@ async fn start_http<S: AlertStorage + TokenStorage>(
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut app = crate::http::router(probe);
+    let last_used = crate::auth::LastUsed::new();
+    let flush_store = store.clone();
     if env.settings.api.enabled {
         let api = crate::http::extract::Api {
             service: crate::service::Service::new(store, &env.settings.email.base_url),
             clock,
             limiter: crate::auth::SharedLimiter::default(),
+            last_used: last_used.clone(),
         };
         app = app.merge(crate::http::api(api));
         tracing::info!(%listen, "serving /healthz, /metrics and the API under /api/v1/");
@@ -157,11 +160,23 @@ async fn start_http<S: AlertStorage + TokenStorage>(
         tracing::info!(%listen, "serving /healthz and /metrics (api.enabled = false)");
     }
     let server = tokio::spawn(async move {
-        crate::http::serve(listener, app, async move {
+        // Tokens' last uses are written every few seconds beside the server, and once more after
+        // the last request in flight has been answered.
+        let (served, done) = tokio::sync::oneshot::channel::<()>();
+        let flusher = tokio::spawn(
+            last_used.run(flush_store, crate::auth::last_used::FLUSH_EVERY, async move {
+                let _ = done.await;
+            }),
+        );
+        let outcome = crate::http::serve(listener, app, async move {
             let _ = stopped.await;
         })
-        .await
-        .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
+        .await;
+        let _ = served.send(());
+        if let Err(e) = flusher.await {
+            tracing::warn!(error = %e, "recording API tokens' last use stopped abnormally");
+        }
+        outcome.map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
     });
     Ok((stop, server))
 }

@@ -3,7 +3,7 @@
 //! names the field it got wrong) and [`Params`] (a query string, strictly).
 
 use super::error::Error;
-use crate::auth::{self, Principal, SharedLimiter};
+use crate::auth::{self, LastUsed, Principal, SharedLimiter};
 use crate::clock::Clock;
 use crate::domain::UserId;
 use crate::service::{Caller, Service};
@@ -14,12 +14,15 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// The API's state: the service, the clock and the failed-attempt limiter.
+/// The API's state: the service, the clock, the failed-attempt limiter and the tokens' last uses
+/// waiting to be written ([`LastUsed::run`] beside the server writes them, so a request only
+/// reads the tokens table).
 #[derive(Clone)]
 pub struct Api<S> {
     pub service: Service<S>,
     pub clock: Clock,
     pub limiter: SharedLimiter,
+    pub last_used: LastUsed,
 }
 
 impl<S: AlertStorage> Api<S> {
@@ -66,7 +69,7 @@ impl<S: AlertStorage + TokenStorage> FromRequestParts<Api<S>> for AuthUser {
         }
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let outcome = match auth::bearer_token(header) {
-            Ok(token) => auth::authenticate(&api.service.store, token, now).await,
+            Ok(token) => auth::authenticate_buffered(&api.service.store, token, now, &api.last_used).await,
             Err(e) => Err(e),
         };
         match outcome {
