@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod http;
 pub mod smtp;
 
 use goalkeeper::storage::{LineSource, NewLine, PgStore, SqliteStore, Storage};
