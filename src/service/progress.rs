@@ -107,6 +107,38 @@ fn parse_signed(value: &str) -> Result<Money> {
         .map_err(|e| Error::invalid("value", format!("found {value:?}; {e}")))
 }
 
+/// A goal's view from what was read: its history, the user's latest snapshot (if it is not older
+/// than the last entry) and the user's today.
+fn view_from(goal: &Goal, history: &[ProgressEntry], latest: Option<&SnapshotSummary>, today: NaiveDate) -> GoalView {
+    let s = live_summary(goal, history, latest, today);
+    let percent = (s.progress * 100.0).clamp(0.0, 100.0);
+    let words = wording::of_summary(goal.goal_type, goal.target, &s);
+    GoalView {
+        id: goal.id.to_string(),
+        user_id: goal.user_id.to_string(),
+        name: goal.name.clone(),
+        goal_type: goal.goal_type.as_str().to_owned(),
+        status: goal.status.as_str().to_owned(),
+        target_value: goal.target.to_string(),
+        target_date: goal.target_date.map(|d| d.to_string()),
+        start_date: goal.start_date.to_string(),
+        current_value: two_places(s.current_value),
+        progress_percent: (percent * 100.0).round() / 100.0,
+        on_track: s.on_track,
+        days_elapsed: s.days_elapsed,
+        days_remaining: s.days_remaining,
+        required_monthly_contribution: two_places(s.required_monthly_contribution),
+        current_monthly_pace: two_places(s.current_monthly_pace),
+        projected_completion_date: s.projected_completion_date.map(|d| d.to_string()),
+        projected_final_value: s.projected_final_value.map(two_places),
+        standing: words.standing,
+        needed: words.needed,
+        needed_short: words.short,
+        entries: history.len(),
+        summary: s,
+    }
+}
+
 fn milestones(history: &[ProgressEntry]) -> Vec<Milestone> {
     [25u32, 50, 75, 100]
         .into_iter()
@@ -148,33 +180,7 @@ impl<S: AlertStorage> Service<S> {
     async fn view_of(&self, goal: &Goal, history: &[ProgressEntry], now: DateTime<Utc>) -> Result<GoalView> {
         let latest = self.latest_snapshot(goal, history).await?;
         let today = self.today(goal, now).await?;
-        let s = live_summary(goal, history, latest.as_ref(), today);
-        let percent = (s.progress * 100.0).clamp(0.0, 100.0);
-        let words = wording::of_summary(goal.goal_type, goal.target, &s);
-        Ok(GoalView {
-            id: goal.id.to_string(),
-            user_id: goal.user_id.to_string(),
-            name: goal.name.clone(),
-            goal_type: goal.goal_type.as_str().to_owned(),
-            status: goal.status.as_str().to_owned(),
-            target_value: goal.target.to_string(),
-            target_date: goal.target_date.map(|d| d.to_string()),
-            start_date: goal.start_date.to_string(),
-            current_value: two_places(s.current_value),
-            progress_percent: (percent * 100.0).round() / 100.0,
-            on_track: s.on_track,
-            days_elapsed: s.days_elapsed,
-            days_remaining: s.days_remaining,
-            required_monthly_contribution: two_places(s.required_monthly_contribution),
-            current_monthly_pace: two_places(s.current_monthly_pace),
-            projected_completion_date: s.projected_completion_date.map(|d| d.to_string()),
-            projected_final_value: s.projected_final_value.map(two_places),
-            standing: words.standing,
-            needed: words.needed,
-            needed_short: words.short,
-            entries: history.len(),
-            summary: s,
-        })
+        Ok(view_from(goal, history, latest.as_ref(), today))
     }
 
     /// The caller's goal with its live summary.
@@ -186,32 +192,58 @@ impl<S: AlertStorage> Service<S> {
 
     /// Every goal of the caller but abandoned ones, with its summary, milestones and whether
     /// anything was contributed this month.
+    ///
+    /// A fixed number of reads whatever the number of goals: the goals, their histories, and per
+    /// user (one for a user token) the user and their latest snapshot; the same figures as
+    /// [`Service::summary`] gives each goal.
     pub async fn dashboard(&self, caller: &Caller, now: DateTime<Utc>) -> Result<Vec<(Goal, DashboardGoal)>> {
         let goals = self.store.list_goals(caller.scope(), None).await?;
         let goals: Vec<Goal> = goals
             .into_iter()
             .filter(|g| caller.owns(&g.user_id) && g.status != GoalStatus::Abandoned)
             .collect();
+        if goals.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids: Vec<&str> = goals.iter().map(|g| g.id.as_str()).collect();
         let mut histories = self.store.progress_histories(&ids).await?;
+        let mut users: Vec<&str> = goals.iter().map(|g| g.user_id.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
+        let latest = self.store.latest_snapshots(&users).await?;
+        let mut todays: std::collections::HashMap<&str, NaiveDate> = std::collections::HashMap::new();
+        for goal in &goals {
+            if !todays.contains_key(goal.user_id.as_str()) {
+                let found = self.store.get_user(&goal.user_id).await?;
+                todays.insert(
+                    goal.user_id.as_str(),
+                    found.as_ref().map_or(now.date_naive(), |u| today_for(u, now)),
+                );
+            }
+        }
         let mut out = Vec::with_capacity(goals.len());
-        for goal in goals {
+        for goal in &goals {
             let history = histories.remove(goal.id.as_str()).unwrap_or_default();
-            let view = self.view_of(&goal, &history, now).await?;
-            let this_month = Period::of_date(self.today(&goal, now).await?);
+            let today = todays.get(goal.user_id.as_str()).copied().unwrap_or(now.date_naive());
+            // The latest snapshot counts unless the goal has an entry of a later month (as
+            // `latest_snapshot` reads it).
+            let from = history.last().map_or(Period::MIN, |e| e.period);
+            let snapshot = latest
+                .get(goal.user_id.as_str())
+                .filter(|(period, _)| *period >= from)
+                .map(|(_, s)| s);
+            let view = view_from(goal, &history, snapshot, today);
+            let this_month = Period::of_date(today);
             let contributed_this_period = history
                 .iter()
                 .any(|e| Some(e.period) == this_month && e.contribution > Money::ZERO);
-            out.push((
-                goal,
-                DashboardGoal {
-                    milestones: milestones(&history),
-                    view,
-                    contributed_this_period,
-                },
-            ));
+            out.push(DashboardGoal {
+                milestones: milestones(&history),
+                view,
+                contributed_this_period,
+            });
         }
-        Ok(out)
+        Ok(goals.into_iter().zip(out).collect())
     }
 
     /// A goal's progress entries, oldest first.
