@@ -755,14 +755,30 @@ macro_rules! impl_storage {
                 user: Option<&$crate::domain::UserId>,
                 status: Option<$crate::domain::GoalStatus>,
             ) -> anyhow::Result<(Vec<$crate::storage::sql::GoalRow>, $crate::storage::sql::LinkMap)> {
-                let rows: Vec<$crate::storage::sql::GoalRow> = sqlx::query_as(&format!(
-                    "{} WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) ORDER BY user_id, id",
-                    $crate::storage::sql::GOAL_SELECT
-                ))
-                .bind(user.map(|u| u.as_str()))
-                .bind(status.map(|s| s.as_str()))
-                .fetch_all(&self.pool)
-                .await?;
+                // One user's goals by the user index (`$1 IS NULL OR user_id = $1` scans them all
+                // under a generic plan).
+                let status = status.map(|s| s.as_str());
+                let rows: Vec<$crate::storage::sql::GoalRow> = match user {
+                    Some(user) => {
+                        sqlx::query_as(&format!(
+                            "{} WHERE user_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY user_id, id",
+                            $crate::storage::sql::GOAL_SELECT
+                        ))
+                        .bind(user.as_str())
+                        .bind(status)
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query_as(&format!(
+                            "{} WHERE ($1 IS NULL OR status = $1) ORDER BY user_id, id",
+                            $crate::storage::sql::GOAL_SELECT
+                        ))
+                        .bind(status)
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                };
                 let links = self.goal_links(&rows).await?;
                 Ok((rows, links))
             }

@@ -282,7 +282,12 @@ fn goals_raw(
         chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("a stored date {text:?}"))
     };
     let mut rows = Vec::new();
-    let mut stmt = Statement::prepare(handle, SELECT_GOALS)?;
+    let sql = if user.is_some() {
+        SELECT_USER_GOALS
+    } else {
+        SELECT_GOALS
+    };
+    let mut stmt = Statement::prepare(handle, sql)?;
     stmt.query(&[user.into(), status.into()], |row| {
         rows.push(super::sql::GoalRow {
             id: row.text(0)?.to_owned(),
@@ -399,10 +404,18 @@ fn latest_snapshots_raw(
 }
 
 /// `sql::GOAL_SELECT`'s columns, in its order.
+/// Every user's goals (`?1`, the user, is not used; `?2` the status or NULL).
 const SELECT_GOALS: &CStr = c"SELECT id, user_id, name, description, goal_type, target_value, target_date, \
     start_date, original_balance, is_recurring, recurrence_period, tracking_frequency, reminder_enabled, \
     reminder_day, status, template_id, completed_at, created_at, updated_at FROM goals \
-    WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY user_id, id";
+    WHERE (?2 IS NULL OR status = ?2) ORDER BY user_id, id";
+
+/// One user's goals, by the user index: `?1 IS NULL OR user_id = ?1` would scan every goal (SQLite
+/// plans the statement once, for any `?1`), which the API's dashboard did on each request.
+const SELECT_USER_GOALS: &CStr = c"SELECT id, user_id, name, description, goal_type, target_value, target_date, \
+    start_date, original_balance, is_recurring, recurrence_period, tracking_frequency, reminder_enabled, \
+    reminder_day, status, template_id, completed_at, created_at, updated_at FROM goals \
+    WHERE user_id = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY user_id, id";
 
 const SELECT_GOAL_LINKS: &CStr =
     c"SELECT link_kind, value FROM goal_links WHERE goal_id = ?1 ORDER BY link_kind, value";
