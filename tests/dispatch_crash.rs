@@ -1,8 +1,8 @@
 //! A crash during dispatch resends only what was in flight (issue 18): `goalkeeper alerts send`
 //! against a slow SMTP server (0.25 s per email), SIGKILLed mid-round several times, each next run
 //! after the claims ran out (`--now` 11 minutes later). Every email arrives; per kill at most
-//! `dispatch::unrecorded_budget(connections)` = 2 × `[email.smtp] connections` emails arrive again
-//! (the sends under way plus one commit group), and each Message-ID at most once more per kill.
+//! `[email.smtp] connections` emails arrive again (the sends under way at the kill), and each
+//! Message-ID at most once more per kill.
 
 mod common;
 
@@ -100,7 +100,8 @@ fn kill_mid_round_and_finish(sb: &Sandbox, connections: usize) {
         counts.len()
     );
     assert_eq!(counts.len(), USERS, "every email arrived");
-    let budget = goalkeeper::dispatch::unrecorded_budget(connections);
+    // The issue's bound, stated here rather than read from the code it checks.
+    let budget = connections;
     assert!(
         duplicates <= KILLS * budget,
         "{duplicates} duplicates for {KILLS} kills with {connections} connection(s) \
@@ -117,14 +118,14 @@ fn kill_mid_round_and_finish(sb: &Sandbox, connections: usize) {
 }
 
 #[test]
-fn sigkill_mid_round_resends_at_most_the_email_in_flight_and_one_awaiting_its_record_per_kill() {
+fn sigkill_mid_round_resends_at_most_the_one_email_in_flight_per_kill() {
     let sb = Sandbox::new();
     sandbox_with_due_emails(&sb);
     kill_mid_round_and_finish(&sb, 1);
 }
 
 #[test]
-fn sigkill_mid_round_resends_at_most_two_emails_per_connection_per_kill() {
+fn sigkill_mid_round_resends_at_most_one_email_per_connection_per_kill() {
     let sb = Sandbox::new();
     sandbox_with_due_emails(&sb);
     kill_mid_round_and_finish(&sb, 3);

@@ -523,7 +523,7 @@ macro_rules! impl_alert_storage {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> anyhow::Result<()> {
                 use $crate::storage::Outcome;
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_outcome_write().await?;
                 let sent: Vec<i64> = outcomes
                     .iter()
                     .filter(|(_, o)| matches!(o, Outcome::Sent))

@@ -99,6 +99,20 @@ impl PgStore {
         self.pool.begin().await.context("starting a write transaction")
     }
 
+    /// A write transaction for the dispatcher's outcomes (sent, retry, failed) whose commit does
+    /// not wait for the server's WAL flush (`synchronous_commit = off` for this transaction only):
+    /// goalkeeper being killed loses nothing the server has; only a crash of the database server
+    /// itself can lose the last moments' outcomes, and a lost outcome only means that email is
+    /// sent again with its Message-ID (docs/alerts.md). Every other write keeps the server's setting.
+    async fn begin_outcome_write(&self) -> anyhow::Result<Transaction<'static, Postgres>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .context("setting synchronous_commit for send outcomes")?;
+        Ok(tx)
+    }
+
     /// Inserts progress entries computed for a file's snapshots inside `tx`,
     /// each with its snapshot's id from `snapshot_ids`.
     async fn insert_file_progress(

@@ -20,6 +20,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection with `synchronous = NORMAL`, for the dispatcher's outcome commits only
+    /// ([`Self::begin_outcome_write`]); `None` for an in-memory or read-only database.
+    outcomes: Option<SqlitePool>,
     /// `DATABASE.lock` beside the database file: the pass lock (see `storage::jobs`); `None` in memory.
     lock_path: Option<std::path::PathBuf>,
     read_only: bool,
@@ -90,13 +93,21 @@ impl SqliteStore {
             name.push(".lock");
             std::path::PathBuf::from(name)
         });
+        let outcome_options = options.clone().synchronous(SqliteSynchronous::Normal);
         let pool = SqlitePoolOptions::new()
             .max_connections(connections)
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
+        // Connected lazily: a process that sends nothing never opens it.
+        let outcomes = (lock_path.is_some() && !read_only).then(|| {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_lazy_with(outcome_options)
+        });
         Ok(SqliteStore {
             pool,
+            outcomes,
             lock_path,
             read_only,
         })
@@ -135,6 +146,9 @@ impl SqliteStore {
     /// the database file alone would miss them). PASSIVE: it never waits for another
     /// process's readers; what they still need stays in the WAL for them.
     async fn before_close(&self) {
+        if let Some(outcomes) = &self.outcomes {
+            outcomes.close().await;
+        }
         if self.read_only {
             return;
         }
@@ -158,6 +172,23 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .context("starting a write transaction")
+    }
+
+    /// A write transaction for the dispatcher's outcomes (sent, retry, failed), whose commit does
+    /// not wait for the disk: its connection runs `synchronous = NORMAL`, so in WAL mode the commit
+    /// is written to the WAL (the operating system holds it: it survives goalkeeper being killed,
+    /// by SIGKILL or the OOM killer) and reaches the disk with the next synced commit or checkpoint.
+    /// Only a power cut or an operating-system crash in that moment can lose it, and losing an
+    /// outcome only means that email is sent again with its Message-ID (docs/alerts.md). Every
+    /// other write keeps `FULL`.
+    async fn begin_outcome_write(&self) -> anyhow::Result<Transaction<'static, Sqlite>> {
+        match &self.outcomes {
+            Some(pool) => pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .context("starting a write transaction for send outcomes"),
+            None => self.begin_write().await,
+        }
     }
 
     /// Inserts progress entries computed for a file's snapshots inside `tx`,
