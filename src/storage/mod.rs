@@ -5,6 +5,7 @@
 mod alert_sql;
 mod alerts;
 pub mod backup;
+mod goal_sql;
 pub mod jobs;
 pub mod pg_tls;
 mod postgres;
