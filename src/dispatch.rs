@@ -251,38 +251,30 @@ impl<M: Mailer> Dispatcher<M> {
                 .await?;
             return Ok(summary);
         }
-        // Two budgets (see [`unrecorded_budget`]): `concurrency` sends at once, and at most
-        // `unrecorded_budget(concurrency)` emails handed to the mailer whose outcome is not
-        // committed yet: all that a crash can resend. A send keeps its unrecorded permit until
-        // its outcome is committed, so the next email waits for that commit. Finished sends are
-        // recorded together, in one short transaction, by the loop below (group commit): one
-        // email at low volume, many while a commit is under way.
-        let sending_slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency.max(1)));
+        // One budget (see [`unrecorded_budget`]): at most `unrecorded_budget(concurrency)` =
+        // `concurrency` emails handed to the mailer whose outcome is not committed yet, which is
+        // all that a crash can resend. The same permits bound the sends under way: a send keeps
+        // its permit until its outcome is committed, so a connection's next email waits for that
+        // commit. Finished sends are recorded together, in one short transaction, by the loop
+        // below (group commit): one email at low volume, many while a commit is under way.
         let unrecorded = Arc::new(tokio::sync::Semaphore::new(unrecorded_budget(self.concurrency)));
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Finished>();
         let mut sending = tokio::task::JoinSet::new();
         for email in claimed {
             let mailer = self.mailer.clone();
-            let sending_slots = sending_slots.clone();
             let unrecorded = unrecorded.clone();
             let stop = stop.clone();
             let done = done_tx.clone();
             sending.spawn(async move {
-                // The semaphores are never closed, so acquiring only waits. The unrecorded
-                // permit first: a send never holds a connection while waiting for the committer.
+                // The semaphore is never closed, so acquiring only waits.
                 let Ok(permit) = unrecorded.acquire_owned().await else {
                     return;
                 };
-                let result = {
-                    let Ok(_slot) = sending_slots.acquire().await else {
-                        return;
-                    };
-                    // Shutting down: what has not started sending is given back, not sent.
-                    if stop.is_requested() {
-                        None
-                    } else {
-                        Some(mailer.send(email.message).await)
-                    }
+                // Shutting down: what has not started sending is given back, not sent.
+                let result = if stop.is_requested() {
+                    None
+                } else {
+                    Some(mailer.send(email.message).await)
                 };
                 let finished = Finished {
                     ids: email.ids,
