@@ -949,10 +949,16 @@ fn status_reports_the_database_the_inbox_the_deliveries_and_the_last_runs_and_ex
     assert_eq!(inbox["summary"]["files"], 14);
     assert_eq!(inbox["summary"]["failed"], 1);
     assert_eq!(inbox["started_at"], "2026-02-05T12:00:00Z");
+    // One process ran everything: one row per job by instance too, the same runs.
+    assert_eq!(s["instances"], s["jobs"], "{s}");
     let text = sb.run_ok(&["status"], 0).stdout;
     assert!(text.starts_with("database: sqlite, reachable\n"), "{text}");
     assert!(text.contains("inbox: 0 files waiting in"), "{text}");
     assert!(text.contains("1 failed in"), "{text}");
+    assert!(
+        text.contains("jobs: the last run of each job by each of 1 instance(s)"),
+        "{text}"
+    );
 
     // An unreachable database (its folder cannot be created): still a report, and exit 2.
     let down = Sandbox::with_database(UNREACHABLE);

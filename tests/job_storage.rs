@@ -74,6 +74,51 @@ async fn every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_sum
     assert_eq!(evaluate_left, 1);
 }
 
+async fn each_instances_latest_run_of_each_job_is_listed_by_job_most_recent_first<S: JobStorage>(store: S) {
+    assert!(store.last_runs_by_instance().await.unwrap().is_empty());
+    let a1 = store.start_run(JobKind::Inbox, "host:1", at(6, 0)).await.unwrap();
+    store
+        .finish_run(a1, at(6, 1), true, &json!({ "files": 1 }), 30)
+        .await
+        .unwrap();
+    let b1 = store.start_run(JobKind::Inbox, "host:2", at(6, 5)).await.unwrap();
+    store
+        .finish_run(b1, at(6, 6), true, &json!({ "files": 0 }), 30)
+        .await
+        .unwrap();
+    let a2 = store.start_run(JobKind::Inbox, "host:1", at(6, 10)).await.unwrap();
+    store
+        .finish_run(a2, at(6, 11), false, &json!({ "error": "x" }), 30)
+        .await
+        .unwrap();
+    // host:3 died during its run (never finished).
+    let c1 = store.start_run(JobKind::Inbox, "host:3", at(6, 7)).await.unwrap();
+    let a3 = store.start_run(JobKind::Dispatch, "host:1", at(6, 2)).await.unwrap();
+    let b2 = store.start_run(JobKind::Dispatch, "host:2", at(6, 3)).await.unwrap();
+
+    let runs = store.last_runs_by_instance().await.unwrap();
+    let seen: Vec<(&str, &str, i64)> = runs
+        .iter()
+        .map(|r| (r.job.as_str(), r.instance.as_str(), r.id))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("dispatch", "host:2", b2),
+            ("dispatch", "host:1", a3),
+            ("inbox", "host:1", a2),
+            ("inbox", "host:3", c1),
+            ("inbox", "host:2", b1),
+        ]
+    );
+    assert_eq!(runs[2].ok, Some(false));
+    assert_eq!(runs[3].finished_at, None);
+    assert_eq!(runs[4].summary, Some(json!({ "files": 0 })));
+    // The per-job view is unchanged: the latest run of each job, whoever ran it.
+    let latest: Vec<i64> = store.last_runs().await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(latest, [b2, a2.max(c1)]);
+}
+
 async fn delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back<
     S: AlertStorage,
 >(
@@ -266,6 +311,7 @@ async fn old_job_runs_are_pruned_in_batches_keeping_each_jobs_latest_and_droppin
 on_both_backends!(
     old_job_runs_are_pruned_in_batches_keeping_each_jobs_latest_and_dropping_runs_that_never_finished,
     every_run_is_recorded_and_the_latest_of_each_job_is_listed_with_its_summary,
+    each_instances_latest_run_of_each_job_is_listed_by_job_most_recent_first,
     delivery_counts_cover_every_status_and_a_released_claim_is_pending_again_with_its_attempt_given_back,
     a_dispatch_asked_to_stop_finishes_the_send_under_way_and_gives_back_the_emails_not_started,
 );

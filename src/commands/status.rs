@@ -1,5 +1,5 @@
 //! `goalkeeper status [--json]`: is the database reachable, what waits in the inbox, how many files
-//! failed, where the email deliveries stand, and how each job's last run went. Exit 0 when the
+//! failed, where the email deliveries stand, and how each job's last run went, by each instance that ran it. Exit 0 when the
 //! database answered, 2 when it did not (the rest is still reported).
 
 use super::output::table;
@@ -19,6 +19,9 @@ struct Report {
     deliveries: Option<BTreeMap<DeliveryStatus, i64>>,
     /// The latest run of each job.
     jobs: Option<Vec<JobRun>>,
+    /// The latest run of each job by each instance that ran it (several daemons on one PostgreSQL
+    /// database; a restarted daemon is a new instance): by job, the most recent first.
+    instances: Option<Vec<JobRun>>,
     /// API tokens by status now (never the tokens).
     tokens: Option<crate::auth::issue::TokenCounts>,
 }
@@ -56,9 +59,15 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
         })
     }
     .await;
-    let (deliveries, jobs, tokens, error) = match from_db {
-        Ok((d, j, t)) => (Some(d), Some(j), Some(t), None),
-        Err(e) => (None, None, None, Some(format!("{e:#}"))),
+    let (deliveries, jobs, instances, tokens, error) = match from_db {
+        Ok(found) => (
+            Some(found.deliveries),
+            Some(found.jobs),
+            Some(found.instances),
+            Some(found.tokens),
+            None,
+        ),
+        Err(e) => (None, None, None, None, Some(format!("{e:#}"))),
     };
     let report = Report {
         database: Database {
@@ -72,6 +81,7 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
         inbox: inbox(&env.settings.inbox.dir, &env.settings.inbox.failed_dir),
         deliveries,
         jobs,
+        instances,
         tokens,
     };
     if json {
@@ -85,13 +95,22 @@ pub async fn run(env: &Env, json: bool) -> anyhow::Result<Exit> {
     }
 }
 
-async fn query<S: AlertStorage + JobStorage + TokenStorage>(
-    store: &S,
-    now: DateTime<Utc>,
-) -> anyhow::Result<(BTreeMap<DeliveryStatus, i64>, Vec<JobRun>, TokenCounts)> {
+/// What `status` reads from the database.
+struct FromDb {
+    deliveries: BTreeMap<DeliveryStatus, i64>,
+    jobs: Vec<JobRun>,
+    instances: Vec<JobRun>,
+    tokens: TokenCounts,
+}
+
+async fn query<S: AlertStorage + JobStorage + TokenStorage>(store: &S, now: DateTime<Utc>) -> anyhow::Result<FromDb> {
     super::open(store).await?;
-    let tokens = crate::auth::issue::counts(store, now).await?;
-    Ok((store.delivery_counts().await?, store.last_runs().await?, tokens))
+    Ok(FromDb {
+        tokens: crate::auth::issue::counts(store, now).await?,
+        deliveries: store.delivery_counts().await?,
+        jobs: store.last_runs().await?,
+        instances: store.last_runs_by_instance().await?,
+    })
 }
 
 fn inbox(dir: &Path, failed_dir: &Path) -> Inbox {
@@ -154,11 +173,17 @@ fn print_text(r: &Report) {
             t.active, t.expired, t.revoked
         );
     }
-    if let Some(jobs) = &r.jobs {
+    // Every instance's latest run of each job (one row per job when a single process runs them).
+    if let Some(jobs) = r.instances.as_ref().or(r.jobs.as_ref()) {
         if jobs.is_empty() {
             println!("jobs: none has run yet");
             return;
         }
+        let instances: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.instance.as_str()).collect();
+        println!(
+            "jobs: the last run of each job by each of {} instance(s)",
+            instances.len()
+        );
         let rows: Vec<Vec<String>> = jobs
             .iter()
             .map(|j| {

@@ -135,6 +135,11 @@ pub trait JobStorage: Storage {
     /// The latest run of each job that has run, by job name.
     fn last_runs(&self) -> impl Future<Output = anyhow::Result<Vec<JobRun>>> + Send;
 
+    /// The latest run of each job by each instance that ran it (several daemons sharing one
+    /// PostgreSQL database; a restarted daemon is a new instance): by job name, then the most
+    /// recent first. Bounded by what `job_runs` keeps (`retention.job_runs_days`).
+    fn last_runs_by_instance(&self) -> impl Future<Output = anyhow::Result<Vec<JobRun>>> + Send;
+
     /// When the latest successful run of `job` started.
     fn last_success(&self, job: JobKind) -> impl Future<Output = anyhow::Result<Option<DateTime<Utc>>>> + Send;
 
@@ -242,6 +247,17 @@ macro_rules! impl_job_storage {
                 let rows: Vec<$crate::storage::jobs::JobRunTuple> = sqlx::query_as(
                     "SELECT id, job, instance, started_at, finished_at, ok, CAST(summary AS TEXT) FROM job_runs \
                      WHERE id IN (SELECT MAX(id) FROM job_runs GROUP BY job) ORDER BY job",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::storage::jobs::job_run).collect())
+            }
+
+            async fn last_runs_by_instance(&self) -> anyhow::Result<Vec<$crate::storage::JobRun>> {
+                let rows: Vec<$crate::storage::jobs::JobRunTuple> = sqlx::query_as(
+                    "SELECT id, job, instance, started_at, finished_at, ok, CAST(summary AS TEXT) FROM job_runs \
+                     WHERE id IN (SELECT MAX(id) FROM job_runs GROUP BY job, instance) \
+                     ORDER BY job, started_at DESC, id DESC",
                 )
                 .fetch_all(&self.pool)
                 .await?;
