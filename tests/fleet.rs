@@ -428,8 +428,11 @@ fn three_daemons_on_one_postgresql_schema_killed_mid_ingest_and_mid_dispatch_sto
         })
     };
 
-    // Fault 2: another daemon SIGKILLed while it stores a file (its inbox run unfinished: it holds the pass lock).
+    // Fault 2: another daemon SIGKILLed while it stores a file: its inbox run (it holds the pass lock)
+    // seen unfinished for 60 ms with a file waiting (a poll of an empty inbox takes a few ms; storing a
+    // month of 250 users hundreds).
     let mut victim = None;
+    let mut seen: Option<(usize, i64, Instant)> = None;
     wait_until(
         "another daemon in the middle of an inbox run",
         Duration::from_secs(60),
@@ -439,10 +442,24 @@ fn three_daemons_on_one_postgresql_schema_killed_mid_ingest_and_mid_dispatch_sto
                 done < FILES,
                 "every file was stored before a daemon could be killed mid-ingest"
             );
-            victim = (0..3)
+            let running = (0..3)
                 .filter(|&i| i != y)
                 .find_map(|i| db.running_inbox_run(&daemons[i]).map(|run| (i, run)));
-            victim.is_some() && done >= 3
+            let waiting = names_in(&sb.inbox()).iter().any(|n| n.ends_with(".csv"));
+            match (running, seen) {
+                (Some((i, run)), Some((j, same, since))) if i == j && run == same => {
+                    victim = Some((i, run));
+                    done >= 3 && waiting && since.elapsed() >= Duration::from_millis(60)
+                }
+                (Some((i, run)), _) => {
+                    seen = Some((i, run, Instant::now()));
+                    false
+                }
+                (None, _) => {
+                    seen = None;
+                    false
+                }
+            }
         },
     );
     let (z, killed_run) = victim.unwrap();
