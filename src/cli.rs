@@ -247,6 +247,10 @@ pub enum UsersCommand {
     Import { file: PathBuf },
     /// List registered users
     List(JsonFlag),
+    /// Print a sign-in link for the web pages (valid 15 minutes, once), for an operator to pass on
+    LoginLink { user: String },
+    /// Sign a user out of the web pages everywhere (every session and unused sign-in link)
+    Logout { user: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -174,6 +174,10 @@ pub enum SmtpSecurity {
 pub struct HttpSettings {
     /// `HOST:PORT` to listen on, e.g. `127.0.0.1:9187`; empty = no HTTP server.
     pub listen: String,
+    /// Where people reach the web pages (`https://goals.example.org`), for sign-in links; empty =
+    /// `[email] base_url`, else `http://{listen}` (see [`Settings::web_base_url`]).
+    #[serde(default)]
+    pub base_url: String,
 }
 
 /// `[api]`: the HTTP API under `/api/v1/` on `[http] listen`.
@@ -254,6 +258,16 @@ fn describe(e: config::ConfigError, file: Option<&Path>) -> anyhow::Error {
 }
 
 impl Settings {
+    /// Where sign-in links point, without a trailing `/`: `[http] base_url`, else `[email]
+    /// base_url`, else `http://{[http] listen}`; `None` when none is set.
+    pub fn web_base_url(&self) -> Option<String> {
+        [self.http.base_url.as_str(), self.email.base_url.as_str()]
+            .into_iter()
+            .find(|u| !u.is_empty())
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .or_else(|| (!self.http.listen.is_empty()).then(|| format!("http://{}", self.http.listen)))
+    }
+
     /// The built-in defaults alone (the example file), for the demo and tests.
     pub fn builtin() -> anyhow::Result<Settings> {
         toml::from_str(EXAMPLE_TOML).context("the built-in example configuration is invalid")
@@ -313,6 +327,14 @@ impl Settings {
             problems.push(format!(
                 "http.listen: expected HOST:PORT with an IP address, like 127.0.0.1:9187, or \"\" for none; found {:?}",
                 self.http.listen
+            ));
+        }
+        let base = self.http.base_url.as_str();
+        if !(base.is_empty() || base.starts_with("https://") || base.starts_with("http://"))
+            || base.contains(char::is_whitespace)
+        {
+            problems.push(format!(
+                "http.base_url: expected an http(s):// URL like https://goals.example.org, or \"\" for [email] base_url; found {base:?}"
             ));
         }
         problems.extend(self.schedule.validate(None));

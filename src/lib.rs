@@ -39,6 +39,9 @@
 //!   check), `now` and typed inputs, and returning typed results or one [`service::Error`].
 //! - [`cli`]: the command line (clap definitions) and [`commands`]: each command parses, calls
 //!   [`service`] and prints. `main.rs` only parses and dispatches.
+//! - [`web`]: the web pages people sign in to with an emailed link (sessions, CSRF, the sign-in
+//!   rate limit, server-rendered templates and SVG), over [`service`] with the API's access check;
+//!   storage through [`storage::WebStorage`].
 //! - [`telemetry`]: logging setup.
 
 pub mod auth;
@@ -63,3 +66,4 @@ pub mod stop;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;
+pub mod web;

@@ -4,7 +4,7 @@
 use super::{Env, Exit};
 use crate::daemon::State;
 use crate::jobs::JobContext;
-use crate::storage::{AlertStorage, JobStorage, Storage, TokenStorage};
+use crate::storage::{AlertStorage, JobStorage, Storage, TokenStorage, WebStorage};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
@@ -25,7 +25,7 @@ pub async fn run(env: &Env) -> anyhow::Result<Exit> {
     })
 }
 
-async fn serve<S: AlertStorage + JobStorage + TokenStorage>(
+async fn serve<S: AlertStorage + JobStorage + TokenStorage + WebStorage>(
     store: S,
     env: &Env,
     clock: crate::clock::Clock,
@@ -106,7 +106,7 @@ fn notify_ready() {
 /// ready) and serves `/healthz`, `/metrics` and (with `[api] enabled`) the API
 /// until told to stop. `jobs`: whether this process polls the inbox (else
 /// `/healthz` does not check the inbox's recency).
-async fn start_http<S: AlertStorage + TokenStorage>(
+async fn start_http<S: AlertStorage + TokenStorage + WebStorage>(
     listen: &str,
     store: S,
     state: Arc<State>,
@@ -148,6 +148,7 @@ async fn start_http<S: AlertStorage + TokenStorage>(
     let last_used = crate::auth::LastUsed::new();
     let flush_store = store.clone();
     if env.settings.api.enabled {
+        app = app.merge(crate::web::router(web_state(store.clone(), env, clock, listen)));
         let api = crate::http::extract::Api {
             service: crate::service::Service::new(store, &env.settings.email.base_url),
             clock,
@@ -155,7 +156,7 @@ async fn start_http<S: AlertStorage + TokenStorage>(
             last_used: last_used.clone(),
         };
         app = app.merge(crate::http::api(api));
-        tracing::info!(%listen, "serving /healthz, /metrics and the API under /api/v1/");
+        tracing::info!(%listen, "serving /healthz, /metrics, the API under /api/v1/ and the web pages");
     } else {
         tracing::info!(%listen, "serving /healthz and /metrics (api.enabled = false)");
     }
@@ -179,6 +180,30 @@ async fn start_http<S: AlertStorage + TokenStorage>(
         outcome.map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
     });
     Ok((stop, server))
+}
+
+/// The web pages' state: cookies `Secure` unless `listen` is a loopback address; sign-in emails
+/// through the configured transport (if it cannot be built, sign-in emails fail and say so in the
+/// log, and the rest is served).
+fn web_state<S: AlertStorage>(store: S, env: &Env, clock: crate::clock::Clock, listen: &str) -> crate::web::Web<S> {
+    let loopback = listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    let mailer = match crate::web::mail::Mailer::from_settings(&env.settings.email) {
+        Ok(m) => Some(Arc::new(m)),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "sign-in emails cannot be sent");
+            None
+        }
+    };
+    crate::web::Web {
+        service: crate::service::Service::new(store, &env.settings.email.base_url),
+        clock,
+        secure_cookies: !loopback,
+        base_url: env.settings.web_base_url().unwrap_or_default().into(),
+        mailer,
+        throttle: Arc::default(),
+    }
 }
 
 /// SIGTERM and SIGINT, in the order they arrive: the first asks for a graceful shutdown, the

@@ -1,11 +1,11 @@
-//! `users add | import | list`.
+//! `users add | import | list | login-link | logout`.
 
 use super::output::{json, table};
 use super::{Env, Exit};
 use crate::cli::UsersCommand;
 use crate::domain::User;
 use crate::domain::user::{UserField, UserInput};
-use crate::storage::{AddOutcome, Storage};
+use crate::storage::{AddOutcome, Storage, WebStorage};
 use crate::tabular::{HeaderSpec, Problem, Problems, Table};
 use anyhow::Context;
 use chrono_tz::Tz;
@@ -33,10 +33,45 @@ pub async fn run(env: &Env, cmd: UsersCommand) -> anyhow::Result<Exit> {
             }
             UsersCommand::Import { file } => import(&store, env, &file, default_tz).await,
             UsersCommand::List(flag) => list(&store, flag.json).await,
+            UsersCommand::LoginLink { user } => login_link(&store, env, &user).await,
+            UsersCommand::Logout { user } => logout(&store, env, &user).await,
         };
         store.close().await;
         exit
     })
+}
+
+async fn known_user<S: Storage>(store: &S, user: &str) -> anyhow::Result<Option<crate::domain::UserId>> {
+    let Ok(id) = crate::domain::UserId::parse(user) else {
+        return Ok(None);
+    };
+    Ok(store.get_user(&id).await?.map(|u| u.id))
+}
+
+async fn login_link<S: WebStorage>(store: &S, env: &Env, user: &str) -> anyhow::Result<Exit> {
+    let Some(base) = env.settings.web_base_url() else {
+        eprintln!(
+            "error: http.base_url: set it (or [email] base_url, or [http] listen) so the link can point somewhere"
+        );
+        return Ok(Exit::Rejected);
+    };
+    let Some(id) = known_user(store, user).await? else {
+        eprintln!("error: no user {user:?}");
+        return Ok(Exit::Rejected);
+    };
+    let token = crate::web::session::issue_link(store, &id, env.clock.now()).await?;
+    println!("{base}/login/link?token={token}");
+    Ok(Exit::Ok)
+}
+
+async fn logout<S: WebStorage>(store: &S, env: &Env, user: &str) -> anyhow::Result<Exit> {
+    let Some(id) = known_user(store, user).await? else {
+        eprintln!("error: no user {user:?}");
+        return Ok(Exit::Rejected);
+    };
+    let n = store.revoke_user_sessions(&id, env.clock.now()).await?;
+    println!("signed {id} out of {n} session(s)");
+    Ok(Exit::Ok)
 }
 
 fn flag_name(field: UserField) -> &'static str {

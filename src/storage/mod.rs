@@ -13,6 +13,7 @@ mod rows;
 mod sql;
 mod sqlite;
 pub mod tokens;
+pub mod web;
 
 pub use alerts::{
     AlertFilter, AlertRow, AlertStorage, DeliveryRow, DeliveryStatus, DueDelivery, Outcome, PlannedAlert,
@@ -21,6 +22,7 @@ pub use jobs::{JobKind, JobRun, JobStorage, PassLock};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tokens::{NewToken, RevokeOutcome, TokenRow, TokenStorage};
+pub use web::{LoginLinkRow, SessionRow, WebStorage};
 
 use crate::domain::goal::{GoalStatus, NewProgress, ProgressEntry};
 use crate::domain::snapshot::Totals;

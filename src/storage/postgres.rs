@@ -316,3 +316,4 @@ impl_storage!(PgStore, Postgres, Backend::Postgres, MIGRATOR);
 super::alert_sql::impl_alert_storage!(PgStore, Postgres);
 super::jobs::impl_job_storage!(PgStore, Postgres, "CAST($3 AS JSONB)");
 super::tokens::impl_token_storage!(PgStore);
+super::web::impl_web_storage!(PgStore);

@@ -522,6 +522,7 @@ impl_storage!(SqliteStore, Sqlite, Backend::Sqlite, MIGRATOR);
 super::alert_sql::impl_alert_storage!(SqliteStore, Sqlite);
 super::jobs::impl_job_storage!(SqliteStore, Sqlite, "$3");
 super::tokens::impl_token_storage!(SqliteStore);
+super::web::impl_web_storage!(SqliteStore);
 
 /// `flock(2)` on `file`: `Ok(false)` when `LOCK_NB` was given and another open file holds the lock.
 fn flock(file: &std::fs::File, operation: c_int) -> std::io::Result<bool> {

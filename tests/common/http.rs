@@ -30,9 +30,15 @@ pub fn free_port() -> u16 {
 
 impl Server {
     pub fn start(sb: &Sandbox, now: Option<&str>) -> Server {
+        Server::start_on(sb, now, "127.0.0.1", &[])
+    }
+
+    /// Listening on `host` (the client still connects to 127.0.0.1), with more environment.
+    pub fn start_on(sb: &Sandbox, now: Option<&str>, host: &str, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut cmd = sb.command(&["serve"]);
-        cmd.env("GOALKEEPER__HTTP__LISTEN", format!("127.0.0.1:{port}"));
+        cmd.env("GOALKEEPER__HTTP__LISTEN", format!("{host}:{port}"));
+        cmd.envs(env.iter().copied());
         if let Some(now) = now {
             cmd.env("GOALKEEPER_NOW", now);
         }
